@@ -1,0 +1,369 @@
+//! Extract: unpack a verified zip into the staging tree, refusing anything hostile.
+//!
+//! The whole archive is checked before the first byte is written (names, types, counts,
+//! declared sizes), and each entry is checked again while it inflates (real size and CRC-32),
+//! because headers are attacker-controlled. Refusing the archive is always the answer: an
+//! artifact is a hand-off between jobs, and one hostile entry means something is wrong with all
+//! of it. Nothing here touches the destination; `staging` moves the result into place.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+/// Bounds that keep a zip bomb from filling the runner's disk.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_entries: usize,
+    pub max_total_bytes: u64,
+    /// Largest tolerated uncompressed/compressed ratio for entries above `ratio_floor` bytes.
+    /// Deflate tops out near 1032:1 on a run of zeros, so anything far past that is a
+    /// crafted archive, not data.
+    pub max_ratio: u64,
+    pub ratio_floor: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 1_000_000,
+            max_total_bytes: 50 << 30,
+            max_ratio: 2000,
+            ratio_floor: 1 << 20,
+        }
+    }
+}
+
+/// Why an archive was refused, naming the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("refusing the archive: entry `{entry}` {reason}; nothing was extracted")]
+    Refused { entry: String, reason: String },
+    #[error("refusing the archive: {0}; nothing was extracted")]
+    RefusedArchive(String),
+    #[error("the artifact is not a readable zip archive: {0}")]
+    BadZip(String),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn refuse(entry: &str, reason: impl Into<String>) -> ExtractError {
+    ExtractError::Refused {
+        entry: entry.escape_debug().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ExtractError + '_ {
+    move |source| ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// What was extracted.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+}
+
+/// One entry, checked and ready to write.
+#[derive(Debug)]
+struct Planned {
+    index: usize,
+    name: String,
+    path: PathBuf,
+    kind: Kind,
+    size: u64,
+    crc32: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File { mode: u32 },
+}
+
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFLNK: u32 = 0o120_000;
+/// Permission bits only: setuid, setgid and sticky are never written.
+const PERM_BITS: u32 = 0o777;
+const DIR_MODE: u32 = 0o755;
+const DEFAULT_FILE_MODE: u32 = 0o644;
+
+/// Extracts `zip_path` into the empty directory `into`.
+pub fn extract(zip_path: &Path, into: &Path, limits: &Limits) -> Result<Extracted, ExtractError> {
+    let file = File::open(zip_path).map_err(io_err(zip_path))?;
+    let mut archive = ZipArchive::new(file).map_err(|e| ExtractError::BadZip(e.to_string()))?;
+    let plan = plan(&mut archive, limits)?;
+    write_all(&mut archive, &plan, into)
+}
+
+/// Checks every entry before anything is written.
+fn plan(archive: &mut ZipArchive<File>, limits: &Limits) -> Result<Vec<Planned>, ExtractError> {
+    if archive.has_duplicate_names() {
+        return Err(ExtractError::RefusedArchive(
+            "it holds two entries with the same name".into(),
+        ));
+    }
+    if archive.len() > limits.max_entries {
+        return Err(ExtractError::RefusedArchive(format!(
+            "it holds {} entries, more than the limit of {}",
+            archive.len(),
+            limits.max_entries
+        )));
+    }
+    let mut plan = Vec::with_capacity(archive.len());
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| ExtractError::BadZip(e.to_string()))?;
+        let raw_name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or(raw_name);
+        let Some(path) = safe_relative_path(&name)? else {
+            continue; // "./" or "/" alone: the root itself, nothing to create
+        };
+        if entry.encrypted() {
+            return Err(refuse(&name, "is encrypted (password-protected)"));
+        }
+        let mode = entry.unix_mode();
+        let kind = match mode.map(|m| m & S_IFMT) {
+            Some(S_IFLNK) => return Err(refuse(&name, "is a symbolic link")),
+            _ if entry.is_dir() || mode.is_some_and(|m| m & S_IFMT == S_IFDIR) => Kind::Dir,
+            None | Some(0) | Some(S_IFREG) => Kind::File {
+                mode: mode.map_or(DEFAULT_FILE_MODE, |m| m & PERM_BITS),
+            },
+            Some(other) => {
+                return Err(refuse(&name, format!("is a special file (type {other:o})")));
+            }
+        };
+        if kind != Kind::Dir {
+            check_method(&name, entry.compression())?;
+        }
+        if !seen.insert(path.clone()) {
+            return Err(refuse(&name, "appears twice"));
+        }
+        let size = entry.size();
+        let compressed = entry.compressed_size().max(1);
+        if size > limits.ratio_floor && size / compressed > limits.max_ratio {
+            return Err(refuse(
+                &name,
+                format!(
+                    "inflates {size} bytes from {compressed} ({}:1, over the limit of {}:1): a zip bomb",
+                    size / compressed,
+                    limits.max_ratio
+                ),
+            ));
+        }
+        total = total.saturating_add(size);
+        if total > limits.max_total_bytes {
+            return Err(ExtractError::RefusedArchive(format!(
+                "it inflates to more than the limit of {} bytes",
+                limits.max_total_bytes
+            )));
+        }
+        plan.push(Planned {
+            index,
+            name,
+            path,
+            kind,
+            size,
+            crc32: entry.crc32(),
+        });
+    }
+    // A file and a directory of the same path (`a` then `a/b`) cannot both exist.
+    let files: HashSet<&Path> = plan
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::File { .. }))
+        .map(|p| p.path.as_path())
+        .collect();
+    for p in &plan {
+        if let Some(dir) = p.path.ancestors().skip(1).find(|d| files.contains(d)) {
+            return Err(refuse(
+                &p.name,
+                format!("lies under `{}`, which is also a file", dir.display()),
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+fn check_method(name: &str, method: zip::CompressionMethod) -> Result<(), ExtractError> {
+    #[allow(deprecated)]
+    match method {
+        zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated => Ok(()),
+        other => Err(refuse(
+            name,
+            format!("uses compression method {other:?}, which is not supported (only stored and deflate)"),
+        )),
+    }
+}
+
+/// Validates an entry name and turns it into a relative path. `None` for the root itself.
+///
+/// Refused: NUL bytes, absolute paths, Windows drive letters and UNC paths, and any `..`
+/// component. Backslashes are read as separators, as Windows zip tools write them.
+pub fn safe_relative_path(name: &str) -> Result<Option<PathBuf>, ExtractError> {
+    if name.contains('\0') {
+        return Err(refuse(name, "contains a NUL byte"));
+    }
+    let unified = name.replace('\\', "/");
+    if unified.starts_with('/') {
+        return Err(refuse(name, "has an absolute path"));
+    }
+    let bytes = unified.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(refuse(name, "starts with a Windows drive letter"));
+    }
+    let mut path = PathBuf::new();
+    for part in unified.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(refuse(name, "climbs out of the destination with `..`")),
+            p => path.push(p),
+        }
+    }
+    Ok((!path.as_os_str().is_empty()).then_some(path))
+}
+
+fn write_all(
+    archive: &mut ZipArchive<File>,
+    plan: &[Planned],
+    into: &Path,
+) -> Result<Extracted, ExtractError> {
+    let mut made_dirs: HashSet<PathBuf> = HashSet::new();
+    let mut out = Extracted::default();
+    for p in plan {
+        let target = into.join(&p.path);
+        match p.kind {
+            Kind::Dir => {
+                make_dirs(into, &p.path, &mut made_dirs)?;
+                out.dirs += 1;
+            }
+            Kind::File { mode } => {
+                if let Some(parent) = p.path.parent() {
+                    make_dirs(into, parent, &mut made_dirs)?;
+                }
+                let mut entry = archive
+                    .by_index(p.index)
+                    .map_err(|e| zip_error(&p.name, e))?;
+                out.bytes += write_file(&mut entry, &target, p)?;
+                set_mode(&target, mode)?;
+                out.files += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Creates `rel` and its missing ancestors under `root`, each 0755 whatever the umask, and each
+/// only once: the zip crate's own `extract()` leaves missing parents 0700, which later steps of
+/// the job (another user on self-hosted runners) cannot read.
+fn make_dirs(root: &Path, rel: &Path, made: &mut HashSet<PathBuf>) -> Result<(), ExtractError> {
+    let mut current = PathBuf::new();
+    for c in rel.components() {
+        current.push(c);
+        if made.contains(&current) {
+            continue;
+        }
+        let dir = root.join(&current);
+        match fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let meta = fs::symlink_metadata(&dir).map_err(io_err(&dir))?;
+                if !meta.is_dir() {
+                    return Err(refuse(
+                        &current.display().to_string(),
+                        "is needed as a directory but is a file",
+                    ));
+                }
+            }
+            Err(e) => return Err(io_err(&dir)(e)),
+        }
+        set_mode(&dir, DIR_MODE)?;
+        made.insert(current.clone());
+    }
+    Ok(())
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<(), ExtractError> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))
+}
+
+/// Inflates one entry, checking that the real size matches the header (the CRC-32 is checked
+/// by the zip reader at the end of the entry).
+fn write_file(entry: &mut impl Read, target: &Path, p: &Planned) -> Result<u64, ExtractError> {
+    // create_new: an entry must never write through something already there.
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)
+        .map_err(io_err(target))?;
+    let buf_size = usize::try_from(p.size.clamp(8 << 10, 1 << 20)).unwrap_or(1 << 20);
+    let mut writer = BufWriter::with_capacity(buf_size, file);
+    // Read at most one byte past the declared size: enough to prove the header lied without
+    // letting a bomb run on.
+    let mut limited = entry.take(p.size.saturating_add(1));
+    let written = io::copy(&mut limited, &mut writer).map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidData || e.to_string().contains("checksum") {
+            refuse(&p.name, format!("is corrupt ({e}); expected CRC-32 {:08x}", p.crc32))
+        } else {
+            io_err(target)(e)
+        }
+    })?;
+    if written != p.size {
+        return Err(refuse(
+            &p.name,
+            format!(
+                "inflates to {}{} bytes but its header says {}",
+                if written > p.size { "more than " } else { "" },
+                if written > p.size { p.size } else { written },
+                p.size
+            ),
+        ));
+    }
+    writer.flush().map_err(io_err(target))?;
+    Ok(written)
+}
+
+fn zip_error(name: &str, e: ZipError) -> ExtractError {
+    match e {
+        ZipError::UnsupportedArchive(msg) => refuse(name, format!("is not supported: {msg}")),
+        other => refuse(name, format!("cannot be read: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_rules() {
+        let ok = |n: &str| safe_relative_path(n).unwrap().map(|p| p.display().to_string());
+        assert_eq!(ok("a/b.txt").as_deref(), Some("a/b.txt"));
+        assert_eq!(ok("a\\b.txt").as_deref(), Some("a/b.txt"));
+        assert_eq!(ok("./a//b/").as_deref(), Some("a/b"));
+        assert_eq!(ok("./"), None);
+        for bad in [
+            "../x", "a/../../x", "a/..", "/etc/passwd", "\\evil", "C:/x", "c:x", "..\\x", "a\0b",
+            "//server/share",
+        ] {
+            assert!(safe_relative_path(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

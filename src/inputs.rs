@@ -1,0 +1,357 @@
+//! Every input of the action, its default and its validation, in one place.
+//!
+//! The runner hands a container action its inputs as `INPUT_<NAME>` environment variables with
+//! the name upper-cased and **hyphens kept** (`INPUT_RUN-ID`); by hand, people write the
+//! underscore spelling (`INPUT_RUN_ID`), so both are read. The runner passes every input that
+//! `action.yml` declares, filled with its default, so a present-but-empty value means "not given".
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::github::{Repo, RunId};
+
+/// Where the process environment comes from; tests pass a map instead.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+/// The API token. Its `Debug` and `Display` never show the value, so a config dump or an error
+/// chain cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: impl Into<String>) -> Self {
+        Token(value.into())
+    }
+
+    /// The secret itself: only for the `Authorization` header and `::add-mask::`.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// A validated artifact name (non-empty, as upload-artifact allows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactName(String);
+
+impl ArtifactName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ArtifactName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything the pipeline needs to know, validated.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `name`: the artifact to fetch.
+    pub name: ArtifactName,
+    /// `run-id`: the workflow run that uploaded it; `None` = newest artifact of that name in
+    /// the repository.
+    pub run_id: Option<RunId>,
+    /// `path`: absolute destination directory (default: the workspace).
+    pub path: PathBuf,
+    /// `github-token` (falls back to `GITHUB_TOKEN` / `GH_TOKEN` when run by hand).
+    pub token: Token,
+    /// `repository`: `owner/name` (default: `GITHUB_REPOSITORY`).
+    pub repository: Repo,
+    /// `GITHUB_API_URL` without a trailing slash (default `https://api.github.com`).
+    pub api_url: String,
+}
+
+/// An input that is present but wrong. The message names the input and what it expects.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("input `{input}`: {problem}")]
+pub struct InputError {
+    pub input: &'static str,
+    pub problem: String,
+}
+
+fn invalid(input: &'static str, problem: impl Into<String>) -> InputError {
+    InputError {
+        input,
+        problem: problem.into(),
+    }
+}
+
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// Reads an input by its action name (`run-id`), trying the runner's hyphenated variable first.
+/// Surrounding whitespace is dropped (YAML block scalars leave a trailing newline) and an empty
+/// value counts as not given.
+pub fn input(env: &impl Env, name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase().replace(' ', "_");
+    let hyphenated = format!("INPUT_{upper}");
+    let underscored = format!("INPUT_{}", upper.replace('-', "_"));
+    [hyphenated, underscored]
+        .iter()
+        .filter_map(|var| env.var(var))
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+}
+
+fn non_empty_env(env: &impl Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The token as given, before any validation, so `main` can mask it before printing anything.
+pub fn raw_token(env: &impl Env) -> Option<String> {
+    input(env, "github-token")
+        .or_else(|| non_empty_env(env, "GITHUB_TOKEN"))
+        .or_else(|| non_empty_env(env, "GH_TOKEN"))
+}
+
+impl Inputs {
+    pub fn from_env(env: &impl Env) -> Result<Inputs, InputError> {
+        let name = input(env, "name")
+            .map(ArtifactName)
+            .ok_or_else(|| invalid("name", "is required: the name of the artifact to fetch"))?;
+
+        let run_id = input(env, "run-id")
+            .map(|raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|&id| id > 0)
+                    .map(RunId)
+                    .ok_or_else(|| {
+                        invalid(
+                            "run-id",
+                            format!(
+                                "expected a workflow run id (a positive integer, such as \
+                                 `${{{{ github.event.workflow_run.id }}}}`), got `{raw}`"
+                            ),
+                        )
+                    })
+            })
+            .transpose()?;
+
+        let repository = match input(env, "repository") {
+            Some(raw) => raw.parse::<Repo>().map_err(|e| invalid("repository", e))?,
+            None => non_empty_env(env, "GITHUB_REPOSITORY")
+                .ok_or_else(|| {
+                    invalid(
+                        "repository",
+                        "not given and GITHUB_REPOSITORY is not set: pass `owner/name`",
+                    )
+                })?
+                .parse::<Repo>()
+                .map_err(|e| invalid("repository", format!("(from GITHUB_REPOSITORY) {e}")))?,
+        };
+
+        let token = raw_token(env).map(Token).ok_or_else(|| {
+            invalid(
+                "github-token",
+                "is empty: pass `${{ secrets.GITHUB_TOKEN }}` or a token with `actions: read` \
+                 on the source repository (by hand: set GITHUB_TOKEN)",
+            )
+        })?;
+        if token.0.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(invalid(
+                "github-token",
+                "contains whitespace or control characters; check how the secret was stored",
+            ));
+        }
+
+        let api_url = non_empty_env(env, "GITHUB_API_URL")
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(invalid(
+                "GITHUB_API_URL",
+                format!("expected an http(s) URL such as {DEFAULT_API_URL}, got `{api_url}`"),
+            ));
+        }
+
+        let workspace = match non_empty_env(env, "GITHUB_WORKSPACE") {
+            Some(ws) => PathBuf::from(ws),
+            None => std::env::current_dir()
+                .map_err(|e| invalid("path", format!("cannot read the current directory: {e}")))?,
+        };
+        let home = non_empty_env(env, "HOME").map(PathBuf::from);
+        let path = resolve_path(input(env, "path").as_deref(), &workspace, home.as_deref())
+            .map_err(|e| invalid("path", e))?;
+
+        Ok(Inputs {
+            name,
+            run_id,
+            path,
+            token,
+            repository,
+            api_url,
+        })
+    }
+}
+
+/// Turns the `path` input into an absolute, lexically normalised directory: relative paths are
+/// taken from the workspace (as every other action does), `~` from `HOME`.
+fn resolve_path(raw: Option<&str>, workspace: &Path, home: Option<&Path>) -> Result<PathBuf, String> {
+    let base = if workspace.is_absolute() {
+        workspace.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?
+            .join(workspace)
+    };
+    let joined = match raw {
+        None => base,
+        Some(p) if p.contains('\0') => return Err("contains a NUL byte".into()),
+        Some("~") => home.ok_or("`~` used but HOME is not set")?.to_path_buf(),
+        Some(p) if p.starts_with("~/") => home.ok_or("`~` used but HOME is not set")?.join(&p[2..]),
+        Some(p) => base.join(p),
+    };
+    // Normalise `a/./b/../c` without touching the filesystem: the directory may not exist yet.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Env {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("INPUT_NAME", "dist"),
+            ("INPUT_GITHUB-TOKEN", "ghs_secret"),
+            ("GITHUB_REPOSITORY", "octo/repo"),
+            ("GITHUB_WORKSPACE", "/github/workspace"),
+        ]
+    }
+
+    fn parse(extra: &[(&'static str, &'static str)]) -> Result<Inputs, InputError> {
+        let mut pairs = base();
+        pairs.extend_from_slice(extra);
+        Inputs::from_env(&env(&pairs))
+    }
+
+    #[test]
+    fn defaults() {
+        let i = parse(&[]).unwrap();
+        assert_eq!(i.name.as_str(), "dist");
+        assert_eq!(i.run_id, None);
+        assert_eq!(i.path, PathBuf::from("/github/workspace"));
+        assert_eq!(i.repository.to_string(), "octo/repo");
+        assert_eq!(i.api_url, DEFAULT_API_URL);
+        assert_eq!(i.token.expose(), "ghs_secret");
+    }
+
+    #[test]
+    fn hyphenated_and_underscored_spellings() {
+        let i = parse(&[("INPUT_RUN-ID", "42"), ("INPUT_PATH", "out/")]).unwrap();
+        assert_eq!(i.run_id, Some(RunId(42)));
+        assert_eq!(i.path, PathBuf::from("/github/workspace/out"));
+        let i = parse(&[("INPUT_RUN_ID", " 43\n")]).unwrap();
+        assert_eq!(i.run_id, Some(RunId(43)));
+    }
+
+    #[test]
+    fn empty_means_not_given() {
+        let i = parse(&[
+            ("INPUT_RUN-ID", ""),
+            ("INPUT_PATH", ""),
+            ("INPUT_REPOSITORY", "  "),
+        ])
+        .unwrap();
+        assert_eq!(i.run_id, None);
+        assert_eq!(i.path, PathBuf::from("/github/workspace"));
+        assert_eq!(i.repository.to_string(), "octo/repo");
+    }
+
+    #[test]
+    fn invalid_values_name_the_input() {
+        let e = parse(&[("INPUT_RUN-ID", "abc")]).unwrap_err();
+        assert_eq!(e.input, "run-id");
+        assert!(e.to_string().contains("`abc`"), "{e}");
+        assert_eq!(parse(&[("INPUT_RUN-ID", "0")]).unwrap_err().input, "run-id");
+        assert_eq!(parse(&[("INPUT_RUN-ID", "-5")]).unwrap_err().input, "run-id");
+        let e = parse(&[("INPUT_REPOSITORY", "noslash")]).unwrap_err();
+        assert_eq!(e.input, "repository");
+        assert!(e.to_string().contains("owner/name"), "{e}");
+        let e = Inputs::from_env(&env(&[
+            ("INPUT_NAME", ""),
+            ("INPUT_GITHUB-TOKEN", "t"),
+            ("GITHUB_REPOSITORY", "o/r"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.input, "name");
+        let e = parse(&[("GITHUB_API_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(e.input, "GITHUB_API_URL");
+    }
+
+    #[test]
+    fn token_fallbacks_and_redaction() {
+        let i = Inputs::from_env(&env(&[
+            ("INPUT_NAME", "a"),
+            ("INPUT_GITHUB-TOKEN", ""),
+            ("GH_TOKEN", "from_gh"),
+            ("GITHUB_REPOSITORY", "o/r"),
+        ]))
+        .unwrap();
+        assert_eq!(i.token.expose(), "from_gh");
+        assert!(!format!("{i:?}").contains("from_gh"));
+        let e = Inputs::from_env(&env(&[("INPUT_NAME", "a"), ("GITHUB_REPOSITORY", "o/r")]))
+            .unwrap_err();
+        assert_eq!(e.input, "github-token");
+    }
+
+    #[test]
+    fn path_resolution() {
+        let ws = Path::new("/ws");
+        let home = Some(Path::new("/home/u"));
+        assert_eq!(resolve_path(Some("a/../b/./c"), ws, home).unwrap(), PathBuf::from("/ws/b/c"));
+        assert_eq!(resolve_path(Some("/abs"), ws, home).unwrap(), PathBuf::from("/abs"));
+        assert_eq!(resolve_path(Some("~/x"), ws, home).unwrap(), PathBuf::from("/home/u/x"));
+        assert!(resolve_path(Some("~/x"), ws, None).is_err());
+        assert_eq!(
+            parse(&[("GITHUB_API_URL", "https://ghe.example/api/v3/")]).unwrap().api_url,
+            "https://ghe.example/api/v3"
+        );
+    }
+}
