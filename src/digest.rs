@@ -183,10 +183,16 @@ mod tests {
         let mut h = Hasher::new();
         h.update(b"x");
         let other = h.finish();
-        assert_eq!(verify("a", Some(&actual), &actual), Ok(Verification::Verified));
+        assert_eq!(
+            verify("a", Some(&actual), &actual),
+            Ok(Verification::Verified)
+        );
         assert_eq!(verify("a", None, &actual), Ok(Verification::Unverifiable));
         let err = verify("dist", Some(&other), &actual).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&other.to_string()) && msg.contains(&actual.to_string()), "{msg}");
+        assert!(
+            msg.contains(&other.to_string()) && msg.contains(&actual.to_string()),
+            "{msg}"
+        );
     }
 }

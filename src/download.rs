@@ -42,9 +42,14 @@ pub async fn download(
     let place = repo.to_string();
     let fresh_url = || async {
         match client.artifact_blob_url(repo, artifact.id).await {
-            Err(ApiError::Gone { .. }) => Err(anyhow!(expired_message(&artifact.name, artifact, &place))),
+            Err(ApiError::Gone { .. }) => {
+                Err(anyhow!(expired_message(&artifact.name, artifact, &place)))
+            }
             other => other.with_context(|| {
-                format!("cannot get the download URL of artifact `{}` (id {})", artifact.name, artifact.id)
+                format!(
+                    "cannot get the download URL of artifact `{}` (id {})",
+                    artifact.name, artifact.id
+                )
             }),
         }
     };
@@ -167,7 +172,12 @@ async fn fetch(
     }
     loop {
         match resp.chunk().await {
-            Ok(Some(chunk)) => out.write(&chunk).await.map_err(local)?,
+            Ok(Some(chunk)) => {
+                if crate::is_cancelled() {
+                    return Err(local(std::io::Error::other("cancelled")));
+                }
+                out.write(&chunk).await.map_err(local)?
+            }
             Ok(None) => return Ok(()),
             Err(e) => return Err(ApiError::transport(&shown, e)),
         }
@@ -187,11 +197,18 @@ pub fn classify(headers: &HeaderMap, artifact_name: &str) -> BlobKind {
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     match mime.as_deref() {
         None
         | Some(
-            "" | "application/zip"
+            ""
+            | "application/zip"
             | "application/x-zip"
             | "application/x-zip-compressed"
             | "application/zip-compressed"
@@ -287,26 +304,56 @@ mod tests {
     fn classifies_by_content_type() {
         assert_eq!(classify(&headers(&[]), "a"), BlobKind::Zip);
         assert_eq!(
-            classify(&headers(&[("content-type", "Application/ZIP; charset=binary")]), "a"),
+            classify(
+                &headers(&[("content-type", "Application/ZIP; charset=binary")]),
+                "a"
+            ),
             BlobKind::Zip
         );
         assert_eq!(
-            classify(&headers(&[("content-type", "application/x-zip-compressed")]), "a"),
+            classify(
+                &headers(&[("content-type", "application/x-zip-compressed")]),
+                "a"
+            ),
             BlobKind::Zip
         );
         let h = headers(&[
             ("content-type", "application/octet-stream"),
-            ("content-disposition", "attachment; filename=\"../../etc/app.tar.gz\""),
+            (
+                "content-disposition",
+                "attachment; filename=\"../../etc/app.tar.gz\"",
+            ),
         ]);
-        assert_eq!(classify(&h, "a"), BlobKind::File { name: "app.tar.gz".into() });
+        assert_eq!(
+            classify(&h, "a"),
+            BlobKind::File {
+                name: "app.tar.gz".into()
+            }
+        );
         let h = headers(&[
             ("content-type", "text/plain"),
-            ("content-disposition", "attachment; filename=\"x.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt"),
+            (
+                "content-disposition",
+                "attachment; filename=\"x.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt",
+            ),
         ]);
-        assert_eq!(classify(&h, "a"), BlobKind::File { name: "résumé.txt".into() });
+        assert_eq!(
+            classify(&h, "a"),
+            BlobKind::File {
+                name: "résumé.txt".into()
+            }
+        );
         let h = headers(&[("content-type", "text/plain")]);
-        assert_eq!(classify(&h, "notes"), BlobKind::File { name: "notes".into() });
-        let h = headers(&[("content-type", "text/plain"), ("content-disposition", "attachment; filename=\"..\"")]);
+        assert_eq!(
+            classify(&h, "notes"),
+            BlobKind::File {
+                name: "notes".into()
+            }
+        );
+        let h = headers(&[
+            ("content-type", "text/plain"),
+            ("content-disposition", "attachment; filename=\"..\""),
+        ]);
         assert_eq!(classify(&h, "n"), BlobKind::File { name: "n".into() });
     }
 
@@ -320,7 +367,13 @@ mod tests {
 
     #[test]
     fn content_range() {
-        assert_eq!(range_start(&headers(&[("content-range", "bytes 100-199/200")])), Some(100));
-        assert_eq!(range_start(&headers(&[("content-range", "bytes */200")])), None);
+        assert_eq!(
+            range_start(&headers(&[("content-range", "bytes 100-199/200")])),
+            Some(100)
+        );
+        assert_eq!(
+            range_start(&headers(&[("content-range", "bytes */200")])),
+            None
+        );
     }
 }

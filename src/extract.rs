@@ -8,9 +8,11 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zip::ZipArchive;
 use zip::result::ZipError;
@@ -31,9 +33,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_entries: 1_000_000,
-            max_total_bytes: 50 << 30,
-            max_ratio: 2000,
-            ratio_floor: 1 << 20,
+            max_total_bytes: 20 << 30,
+            max_ratio: 1000,
+            ratio_floor: 16 << 20,
         }
     }
 }
@@ -47,6 +49,8 @@ pub enum ExtractError {
     RefusedArchive(String),
     #[error("the artifact is not a readable zip archive: {0}")]
     BadZip(String),
+    #[error("extraction cancelled")]
+    Cancelled,
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -85,6 +89,7 @@ struct Planned {
     path: PathBuf,
     kind: Kind,
     size: u64,
+    compressed: u64,
     crc32: u32,
 }
 
@@ -106,16 +111,31 @@ const DEFAULT_FILE_MODE: u32 = 0o644;
 /// Extracts `zip_path` into the empty directory `into`.
 pub fn extract(zip_path: &Path, into: &Path, limits: &Limits) -> Result<Extracted, ExtractError> {
     let file = File::open(zip_path).map_err(io_err(zip_path))?;
-    let mut archive = ZipArchive::new(file).map_err(|e| ExtractError::BadZip(e.to_string()))?;
+    let len = file.metadata().map_err(io_err(zip_path))?.len();
+    let reader = SharedFile {
+        file: Arc::new(file),
+        pos: 0,
+        len,
+    };
+    let mut archive = ZipArchive::new(reader).map_err(|e| ExtractError::BadZip(e.to_string()))?;
     let plan = plan(&mut archive, limits)?;
-    write_all(&mut archive, &plan, into)
+    write_all(&archive, &plan, into)
 }
 
 /// Checks every entry before anything is written.
-fn plan(archive: &mut ZipArchive<File>, limits: &Limits) -> Result<Vec<Planned>, ExtractError> {
+fn plan(
+    archive: &mut ZipArchive<SharedFile>,
+    limits: &Limits,
+) -> Result<Vec<Planned>, ExtractError> {
     if archive.has_duplicate_names() {
         return Err(ExtractError::RefusedArchive(
             "it holds two entries with the same name".into(),
+        ));
+    }
+    // Entries that share bytes ("overlapping" zip bombs) inflate the same data many times.
+    if archive.has_overlapping_entries().unwrap_or(true) {
+        return Err(ExtractError::RefusedArchive(
+            "its entries overlap each other (a zip bomb construction)".into(),
         ));
     }
     if archive.len() > limits.max_entries {
@@ -182,6 +202,7 @@ fn plan(archive: &mut ZipArchive<File>, limits: &Limits) -> Result<Vec<Planned>,
             path,
             kind,
             size,
+            compressed,
             crc32: entry.crc32(),
         });
     }
@@ -208,7 +229,9 @@ fn check_method(name: &str, method: zip::CompressionMethod) -> Result<(), Extrac
         zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated => Ok(()),
         other => Err(refuse(
             name,
-            format!("uses compression method {other:?}, which is not supported (only stored and deflate)"),
+            format!(
+                "uses compression method {other:?}, which is not supported (only stored and deflate)"
+            ),
         )),
     }
 }
@@ -240,34 +263,147 @@ pub fn safe_relative_path(name: &str) -> Result<Option<PathBuf>, ExtractError> {
     Ok((!path.as_os_str().is_empty()).then_some(path))
 }
 
+/// Writes the planned entries: directories first (each created once, 0755), then the files,
+/// inflated on every core. Entries are dealt to workers largest first, each to the worker with
+/// the least compressed bytes so far, so one huge entry does not leave a core idle at the end.
 fn write_all(
-    archive: &mut ZipArchive<File>,
+    archive: &ZipArchive<SharedFile>,
     plan: &[Planned],
     into: &Path,
 ) -> Result<Extracted, ExtractError> {
     let mut made_dirs: HashSet<PathBuf> = HashSet::new();
     let mut out = Extracted::default();
     for p in plan {
-        let target = into.join(&p.path);
         match p.kind {
             Kind::Dir => {
                 make_dirs(into, &p.path, &mut made_dirs)?;
                 out.dirs += 1;
             }
-            Kind::File { mode } => {
+            Kind::File { .. } => {
                 if let Some(parent) = p.path.parent() {
                     make_dirs(into, parent, &mut made_dirs)?;
                 }
-                let mut entry = archive
-                    .by_index(p.index)
-                    .map_err(|e| zip_error(&p.name, e))?;
-                out.bytes += write_file(&mut entry, &target, p)?;
-                set_mode(&target, mode)?;
-                out.files += 1;
             }
         }
     }
-    Ok(out)
+
+    let mut files: Vec<&Planned> = plan
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::File { .. }))
+        .collect();
+    files.sort_by_key(|p| std::cmp::Reverse(p.compressed));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(files.len().max(1));
+    let mut buckets: Vec<(u64, Vec<&Planned>)> = vec![(0, Vec::new()); workers];
+    for p in files {
+        if let Some(b) = buckets.iter_mut().min_by_key(|b| b.0) {
+            b.0 += p.compressed.max(1);
+            b.1.push(p);
+        }
+    }
+
+    let failed = AtomicBool::new(false);
+    let results: Vec<Result<(u64, u64), ExtractError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|(_, bucket)| {
+                // A clone shares the parsed central directory and reads through its own
+                // position in the same file.
+                let mut archive = archive.clone();
+                let failed = &failed;
+                scope.spawn(move || {
+                    let r = write_files(&mut archive, &bucket, into, failed);
+                    if r.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ExtractError::RefusedArchive(
+                        "an extraction worker crashed".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    // Report the real failure, not a worker that merely stopped because another failed.
+    let mut stopped = None;
+    for r in results {
+        match r {
+            Ok((files, bytes)) => {
+                out.files += files;
+                out.bytes += bytes;
+            }
+            Err(ExtractError::Cancelled) => stopped = Some(ExtractError::Cancelled),
+            Err(e) => return Err(e),
+        }
+    }
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn write_files(
+    archive: &mut ZipArchive<SharedFile>,
+    bucket: &[&Planned],
+    into: &Path,
+    failed: &AtomicBool,
+) -> Result<(u64, u64), ExtractError> {
+    let (mut files, mut bytes) = (0, 0);
+    for p in bucket {
+        if crate::is_cancelled() || failed.load(Ordering::Relaxed) {
+            return Err(ExtractError::Cancelled);
+        }
+        let Kind::File { mode } = p.kind else {
+            continue;
+        };
+        let target = into.join(&p.path);
+        let mut entry = archive
+            .by_index(p.index)
+            .map_err(|e| zip_error(&p.name, e))?;
+        bytes += write_file(&mut entry, &target, p)?;
+        set_mode(&target, mode)?;
+        files += 1;
+    }
+    Ok((files, bytes))
+}
+
+/// A file read with `pread`: clones share the descriptor but keep their own position, so
+/// workers never fight over a seek pointer.
+#[derive(Clone)]
+struct SharedFile {
+    file: Arc<File>,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
+    }
 }
 
 /// Creates `rel` and its missing ancestors under `root`, each 0755 whatever the umask, and each
@@ -318,10 +454,15 @@ fn write_file(entry: &mut impl Read, target: &Path, p: &Planned) -> Result<u64, 
     let mut writer = BufWriter::with_capacity(buf_size, file);
     // Read at most one byte past the declared size: enough to prove the header lied without
     // letting a bomb run on.
-    let mut limited = entry.take(p.size.saturating_add(1));
+    let mut limited = Cancellable(entry.take(p.size.saturating_add(1)));
     let written = io::copy(&mut limited, &mut writer).map_err(|e| {
-        if e.kind() == io::ErrorKind::InvalidData || e.to_string().contains("checksum") {
-            refuse(&p.name, format!("is corrupt ({e}); expected CRC-32 {:08x}", p.crc32))
+        if crate::is_cancelled() {
+            ExtractError::Cancelled
+        } else if e.kind() == io::ErrorKind::InvalidData || e.to_string().contains("checksum") {
+            refuse(
+                &p.name,
+                format!("is corrupt ({e}); expected CRC-32 {:08x}", p.crc32),
+            )
         } else {
             io_err(target)(e)
         }
@@ -341,6 +482,19 @@ fn write_file(entry: &mut impl Read, target: &Path, p: &Planned) -> Result<u64, 
     Ok(written)
 }
 
+/// Stops a long inflate between reads once the job is cancelled.
+struct Cancellable<R>(R);
+
+impl<R: Read> Read for Cancellable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if crate::is_cancelled() {
+            // Not `Interrupted`: io::copy retries those.
+            return Err(io::Error::other("cancelled"));
+        }
+        self.0.read(buf)
+    }
+}
+
 fn zip_error(name: &str, e: ZipError) -> ExtractError {
     match e {
         ZipError::UnsupportedArchive(msg) => refuse(name, format!("is not supported: {msg}")),
@@ -354,16 +508,31 @@ mod tests {
 
     #[test]
     fn path_rules() {
-        let ok = |n: &str| safe_relative_path(n).unwrap().map(|p| p.display().to_string());
+        let ok = |n: &str| {
+            safe_relative_path(n)
+                .unwrap()
+                .map(|p| p.display().to_string())
+        };
         assert_eq!(ok("a/b.txt").as_deref(), Some("a/b.txt"));
         assert_eq!(ok("a\\b.txt").as_deref(), Some("a/b.txt"));
         assert_eq!(ok("./a//b/").as_deref(), Some("a/b"));
         assert_eq!(ok("./"), None);
         for bad in [
-            "../x", "a/../../x", "a/..", "/etc/passwd", "\\evil", "C:/x", "c:x", "..\\x", "a\0b",
+            "../x",
+            "a/../../x",
+            "a/..",
+            "/etc/passwd",
+            "\\evil",
+            "C:/x",
+            "c:x",
+            "..\\x",
+            "a\0b",
             "//server/share",
         ] {
-            assert!(safe_relative_path(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                safe_relative_path(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::extract::Limits;
 use crate::github::{Repo, RunId};
 
 /// Where the process environment comes from; tests pass a map instead.
@@ -84,6 +85,10 @@ pub struct Inputs {
     pub repository: Repo,
     /// `GITHUB_API_URL` without a trailing slash (default `https://api.github.com`).
     pub api_url: String,
+    /// `retries`: extra attempts for transient network and server faults.
+    pub retries: u32,
+    /// `max-entries`, `max-uncompressed-size`: zip-bomb bounds.
+    pub limits: Limits,
 }
 
 /// An input that is present but wrong. The message names the input and what it expects.
@@ -102,6 +107,25 @@ fn invalid(input: &'static str, problem: impl Into<String>) -> InputError {
 }
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+pub const DEFAULT_RETRIES: u32 = 5;
+
+/// `123`, `10K`, `500M`, `20G`, `1T` (binary multiples; a trailing `B`/`iB` is allowed).
+fn parse_size(raw: &str) -> Option<u64> {
+    let s = raw.trim().to_ascii_uppercase();
+    let s = s
+        .strip_suffix("IB")
+        .or_else(|| s.strip_suffix('B'))
+        .unwrap_or(&s);
+    let (digits, shift) = match s.chars().last()? {
+        'K' => (&s[..s.len() - 1], 10),
+        'M' => (&s[..s.len() - 1], 20),
+        'G' => (&s[..s.len() - 1], 30),
+        'T' => (&s[..s.len() - 1], 40),
+        _ => (s, 0),
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    n.checked_mul(1u64 << shift).filter(|&v| v > 0)
+}
 
 /// Reads an input by its action name (`run-id`), trying the runner's hyphenated variable first.
 /// Surrounding whitespace is dropped (YAML block scalars leave a trailing newline) and an empty
@@ -201,6 +225,43 @@ impl Inputs {
         let path = resolve_path(input(env, "path").as_deref(), &workspace, home.as_deref())
             .map_err(|e| invalid("path", e))?;
 
+        let retries = match input(env, "retries") {
+            None => DEFAULT_RETRIES,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n <= 20)
+                .ok_or_else(|| {
+                    invalid(
+                        "retries",
+                        format!("expected a number from 0 to 20, got `{raw}`"),
+                    )
+                })?,
+        };
+        let mut limits = Limits::default();
+        if let Some(raw) = input(env, "max-entries") {
+            limits.max_entries = raw
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        "max-entries",
+                        format!("expected a positive number, got `{raw}`"),
+                    )
+                })?;
+        }
+        if let Some(raw) = input(env, "max-uncompressed-size") {
+            limits.max_total_bytes = parse_size(&raw).ok_or_else(|| {
+                invalid(
+                    "max-uncompressed-size",
+                    format!(
+                        "expected a size such as `500M`, `20G` or a number of bytes, got `{raw}`"
+                    ),
+                )
+            })?;
+        }
+
         Ok(Inputs {
             name,
             run_id,
@@ -208,13 +269,19 @@ impl Inputs {
             token,
             repository,
             api_url,
+            retries,
+            limits,
         })
     }
 }
 
 /// Turns the `path` input into an absolute, lexically normalised directory: relative paths are
 /// taken from the workspace (as every other action does), `~` from `HOME`.
-fn resolve_path(raw: Option<&str>, workspace: &Path, home: Option<&Path>) -> Result<PathBuf, String> {
+fn resolve_path(
+    raw: Option<&str>,
+    workspace: &Path,
+    home: Option<&Path>,
+) -> Result<PathBuf, String> {
     let base = if workspace.is_absolute() {
         workspace.to_path_buf()
     } else {
@@ -310,7 +377,10 @@ mod tests {
         assert_eq!(e.input, "run-id");
         assert!(e.to_string().contains("`abc`"), "{e}");
         assert_eq!(parse(&[("INPUT_RUN-ID", "0")]).unwrap_err().input, "run-id");
-        assert_eq!(parse(&[("INPUT_RUN-ID", "-5")]).unwrap_err().input, "run-id");
+        assert_eq!(
+            parse(&[("INPUT_RUN-ID", "-5")]).unwrap_err().input,
+            "run-id"
+        );
         let e = parse(&[("INPUT_REPOSITORY", "noslash")]).unwrap_err();
         assert_eq!(e.input, "repository");
         assert!(e.to_string().contains("owner/name"), "{e}");
@@ -342,15 +412,54 @@ mod tests {
     }
 
     #[test]
+    fn sizes_and_limits() {
+        assert_eq!(parse_size("123"), Some(123));
+        assert_eq!(parse_size("10k"), Some(10 << 10));
+        assert_eq!(parse_size("500MiB"), Some(500 << 20));
+        assert_eq!(parse_size("2 GB"), Some(2 << 30));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("x"), None);
+        let i = parse(&[
+            ("INPUT_MAX-ENTRIES", "10"),
+            ("INPUT_MAX-UNCOMPRESSED-SIZE", "1M"),
+            ("INPUT_RETRIES", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (i.limits.max_entries, i.limits.max_total_bytes, i.retries),
+            (10, 1 << 20, 0)
+        );
+        assert_eq!(
+            parse(&[("INPUT_RETRIES", "many")]).unwrap_err().input,
+            "retries"
+        );
+        assert_eq!(
+            parse(&[("INPUT_MAX-ENTRIES", "-1")]).unwrap_err().input,
+            "max-entries"
+        );
+    }
+
+    #[test]
     fn path_resolution() {
         let ws = Path::new("/ws");
         let home = Some(Path::new("/home/u"));
-        assert_eq!(resolve_path(Some("a/../b/./c"), ws, home).unwrap(), PathBuf::from("/ws/b/c"));
-        assert_eq!(resolve_path(Some("/abs"), ws, home).unwrap(), PathBuf::from("/abs"));
-        assert_eq!(resolve_path(Some("~/x"), ws, home).unwrap(), PathBuf::from("/home/u/x"));
+        assert_eq!(
+            resolve_path(Some("a/../b/./c"), ws, home).unwrap(),
+            PathBuf::from("/ws/b/c")
+        );
+        assert_eq!(
+            resolve_path(Some("/abs"), ws, home).unwrap(),
+            PathBuf::from("/abs")
+        );
+        assert_eq!(
+            resolve_path(Some("~/x"), ws, home).unwrap(),
+            PathBuf::from("/home/u/x")
+        );
         assert!(resolve_path(Some("~/x"), ws, None).is_err());
         assert_eq!(
-            parse(&[("GITHUB_API_URL", "https://ghe.example/api/v3/")]).unwrap().api_url,
+            parse(&[("GITHUB_API_URL", "https://ghe.example/api/v3/")])
+                .unwrap()
+                .api_url,
             "https://ghe.example/api/v3"
         );
     }

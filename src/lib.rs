@@ -18,12 +18,14 @@ pub mod runner;
 pub mod staging;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::digest::{Digest, Verification};
 use crate::download::{BlobKind, Downloaded};
-use crate::extract::{Extracted, Limits};
+use crate::extract::Extracted;
 use crate::github::{Artifact, Client, RetryPolicy, RunId};
 use crate::inputs::Inputs;
 use crate::staging::Staging;
@@ -43,9 +45,13 @@ pub struct Fetched {
 
 /// Runs the pipeline for validated inputs.
 pub async fn run(inputs: &Inputs) -> Result<Fetched> {
-    let client = Client::new(&inputs.api_url, inputs.token.clone(), retry_policy())?;
-    let artifact =
-        locate::locate(&client, &inputs.repository, &inputs.name, inputs.run_id).await?;
+    let client = Client::new(
+        &inputs.api_url,
+        inputs.token.clone(),
+        retry_policy(inputs.retries),
+        read_timeout(),
+    )?;
+    let artifact = locate::locate(&client, &inputs.repository, &inputs.name, inputs.run_id).await?;
     let run_id = inputs.run_id.or(artifact.run_id());
     runner::group(&format!(
         "Fetching artifact `{}` (id {}, {} bytes){} from {}",
@@ -76,11 +82,12 @@ async fn fetch(
     let (path, extracted) = match &downloaded.kind {
         BlobKind::Zip => {
             let tree = staging.tree();
-            let limits = Limits::default();
-            let stats = tokio::task::spawn_blocking(move || extract::extract(&blob, &tree, &limits))
-                .await
-                .context("extraction stopped unexpectedly")?
-                .with_context(|| format!("cannot extract artifact `{}`", artifact.name))?;
+            let limits = inputs.limits.clone();
+            let stats =
+                tokio::task::spawn_blocking(move || extract::extract(&blob, &tree, &limits))
+                    .await
+                    .context("extraction stopped unexpectedly")?
+                    .with_context(|| format!("cannot extract artifact `{}`", artifact.name))?;
             (dest.clone(), Some(stats))
         }
         BlobKind::File { name } => {
@@ -89,9 +96,13 @@ async fn fetch(
             (dest.join(name), None)
         }
     };
-    staging
-        .commit(dest)
-        .with_context(|| format!("cannot move artifact `{}` into {}", artifact.name, dest.display()))?;
+    staging.commit(dest).with_context(|| {
+        format!(
+            "cannot move artifact `{}` into {}",
+            artifact.name,
+            dest.display()
+        )
+    })?;
     match &extracted {
         Some(x) => runner::info(&format!(
             "extracted {} files ({} bytes) into {}",
@@ -139,14 +150,26 @@ fn verify(artifact: &Artifact, downloaded: &Downloaded) -> Result<Verification> 
     Ok(verification)
 }
 
+/// How long a read may stall before the request counts as failed (and is retried or resumed).
+/// `FETCH_ARTIFACT_READ_TIMEOUT_MS` shortens it for the test suite.
+fn read_timeout() -> Duration {
+    std::env::var("FETCH_ARTIFACT_READ_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_secs(60), Duration::from_millis)
+}
+
 /// Retry settings. `FETCH_ARTIFACT_RETRY_BASE_MS` shortens the backoff for the test suite.
-fn retry_policy() -> RetryPolicy {
-    let mut policy = RetryPolicy::default();
+fn retry_policy(retries: u32) -> RetryPolicy {
+    let mut policy = RetryPolicy {
+        retries,
+        ..RetryPolicy::default()
+    };
     if let Some(ms) = std::env::var("FETCH_ARTIFACT_RETRY_BASE_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        policy.base = std::time::Duration::from_millis(ms);
+        policy.base = Duration::from_millis(ms);
     }
     policy
 }
@@ -159,17 +182,36 @@ pub fn run_to_completion(inputs: &Inputs, files: &runner::RunnerFiles) -> Result
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async {
+        let pipeline = run(inputs);
+        tokio::pin!(pipeline);
         let fetched = tokio::select! {
-            r = run(inputs) => r?,
-            signal = cancelled() => anyhow::bail!("cancelled by {signal}; nothing was changed in the destination"),
+            r = &mut pipeline => r?,
+            signal = cancelled() => {
+                // Let the pipeline notice and unwind on its own (extraction runs on a blocking
+                // thread that only stops at a check), so staging is removed after the last
+                // write, not during it. A stalled network read is simply dropped.
+                CANCELLED.store(true, Ordering::SeqCst);
+                let _ = tokio::time::timeout(Duration::from_secs(10), &mut pipeline).await;
+                anyhow::bail!("cancelled by {signal}; the destination was left as it was")
+            }
         };
         report::report(&fetched, &inputs.path, files)
     })
 }
 
+/// Set when the runner cancels the job; long loops check it.
+pub static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+pub fn is_cancelled() -> bool {
+    CANCELLED.load(Ordering::Relaxed)
+}
+
 async fn cancelled() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {

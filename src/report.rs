@@ -78,7 +78,9 @@ fn summary(f: &Fetched) -> String {
          |---|---|---:|---|---|\n\
          | `{}` | {} | {} | {} `{}` | `{}` |\n\n",
         md_cell(&f.artifact.name),
-        f.run_id.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
+        f.run_id
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "–".into()),
         human_size(f.bytes),
         status,
         f.digest,

@@ -30,7 +30,10 @@ impl Staging {
         // Only we need to see half-finished files.
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700))?;
         let staging = Staging { root };
+        // The tree may become the destination itself by one rename: give it a directory's
+        // mode now, whatever the umask.
         fs::create_dir(staging.tree())?;
+        fs::set_permissions(staging.tree(), fs::Permissions::from_mode(0o755))?;
         Ok(staging)
     }
 
@@ -72,7 +75,10 @@ impl Staging {
 
         let dest_meta = fs::symlink_metadata(dest)?;
         if !dest_meta.is_dir() {
-            return Err(conflict(dest, "the destination exists and is not a directory"));
+            return Err(conflict(
+                dest,
+                "the destination exists and is not a directory",
+            ));
         }
         for (rel, is_dir) in &entries {
             check_target(dest, rel, *is_dir)?;
@@ -101,8 +107,15 @@ impl Drop for Staging {
 /// One step of a commit, remembered so it can be undone.
 enum Done {
     CreatedDir(PathBuf),
-    MovedIn { target: PathBuf, from: PathBuf },
-    Replaced { target: PathBuf, backup: PathBuf, from: PathBuf },
+    MovedIn {
+        target: PathBuf,
+        from: PathBuf,
+    },
+    Replaced {
+        target: PathBuf,
+        backup: PathBuf,
+        from: PathBuf,
+    },
 }
 
 fn place(
@@ -181,15 +194,27 @@ fn check_target(dest: &Path, rel: &Path, is_dir: bool) -> io::Result<()> {
         let ft = meta.file_type();
         if !last {
             if ft.is_symlink() {
-                return Err(conflict(&current, "is a symbolic link in the destination; refusing to write through it"));
+                return Err(conflict(
+                    &current,
+                    "is a symbolic link in the destination; refusing to write through it",
+                ));
             }
             if !ft.is_dir() {
-                return Err(conflict(&current, "is a file in the destination, but the artifact needs a directory there"));
+                return Err(conflict(
+                    &current,
+                    "is a file in the destination, but the artifact needs a directory there",
+                ));
             }
         } else if is_dir && !ft.is_dir() {
-            return Err(conflict(&current, "is a file or link in the destination, but the artifact has a directory there"));
+            return Err(conflict(
+                &current,
+                "is a file or link in the destination, but the artifact has a directory there",
+            ));
         } else if !is_dir && ft.is_dir() {
-            return Err(conflict(&current, "is a directory in the destination, but the artifact has a file there"));
+            return Err(conflict(
+                &current,
+                "is a directory in the destination, but the artifact has a file there",
+            ));
         }
     }
     Ok(())
@@ -359,8 +384,24 @@ mod tests {
         let s = stage(&dest, &[("a", "new"), ("b", "b")]);
         let mut journal = Vec::new();
         let backups = s.root().join("replaced");
-        place(&s.tree(), &dest, &backups, Path::new("a"), false, &mut journal).unwrap();
-        place(&s.tree(), &dest, &backups, Path::new("b"), false, &mut journal).unwrap();
+        place(
+            &s.tree(),
+            &dest,
+            &backups,
+            Path::new("a"),
+            false,
+            &mut journal,
+        )
+        .unwrap();
+        place(
+            &s.tree(),
+            &dest,
+            &backups,
+            Path::new("b"),
+            false,
+            &mut journal,
+        )
+        .unwrap();
         rollback(journal);
         drop(s);
         assert_eq!(listing(&dest), vec!["a=old"]);

@@ -56,7 +56,11 @@ pub enum ApiError {
     Decode { url: String, detail: String },
 
     #[error("refusing to follow {from} to {to}: {why}")]
-    Redirect { from: String, to: String, why: String },
+    Redirect {
+        from: String,
+        to: String,
+        why: String,
+    },
 }
 
 impl ApiError {

@@ -37,7 +37,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(api_url: &str, token: Token, retry: RetryPolicy) -> anyhow::Result<Client> {
+    /// `read_timeout` is an idle timeout: how long a single read may wait for bytes.
+    pub fn new(
+        api_url: &str,
+        token: Token,
+        retry: RetryPolicy,
+        read_timeout: Duration,
+    ) -> anyhow::Result<Client> {
         // reqwest is built without a default crypto provider so we can pick ring (small, and
         // builds for static musl without a C++ toolchain). Installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -47,7 +53,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(30))
             // An idle-read timeout, not a total one: a big download may take long, a stalled
             // one must not hang the job.
-            .read_timeout(Duration::from_secs(60))
+            .read_timeout(read_timeout)
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Client {
@@ -69,13 +75,14 @@ impl Client {
 
     /// `{api_url}/repos/{owner}/{name}{rest}`.
     pub fn repo_url(&self, repo: &Repo, rest: &str) -> String {
-        format!("{}/repos/{}/{}{}", self.api_url, repo.owner, repo.name, rest)
+        format!(
+            "{}/repos/{}/{}{}",
+            self.api_url, repo.owner, repo.name, rest
+        )
     }
 
     fn api_request(&self, method: Method, url: &str) -> RequestBuilder {
-        self.http
-            .request(method, url)
-            .headers(self.api_headers())
+        self.http.request(method, url).headers(self.api_headers())
     }
 
     fn api_headers(&self) -> HeaderMap {
@@ -84,7 +91,10 @@ impl Client {
             header::ACCEPT,
             HeaderValue::from_static("application/vnd.github+json"),
         );
-        h.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+        h.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
         if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", self.token.expose())) {
             v.set_sensitive(true);
             h.insert(header::AUTHORIZATION, v);
@@ -93,7 +103,12 @@ impl Client {
     }
 
     /// Sends an API request, retrying transient failures, and returns a 2xx/3xx response.
-    async fn send_api(&self, method: Method, url: &str, query: &[(&str, &str)]) -> Result<Response, ApiError> {
+    async fn send_api(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Response, ApiError> {
         self.retry
             .run(url, || async {
                 let resp = self
@@ -168,7 +183,9 @@ impl Client {
                 return Err(ApiError::Redirect {
                     from: url.to_owned(),
                     to: link,
-                    why: "the next page is on another host, and the token only goes to the API host".into(),
+                    why:
+                        "the next page is on another host, and the token only goes to the API host"
+                            .into(),
                 });
             }
             let (page, n) = self.get_json_page(&link, &[]).await?;
@@ -291,7 +308,10 @@ fn error_message(body: &str) -> String {
     if flat.is_empty() {
         "(no message)".to_owned()
     } else if flat.len() > 200 {
-        let cut = (0..=200).rev().find(|&i| flat.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=200)
+            .rev()
+            .find(|&i| flat.is_char_boundary(i))
+            .unwrap_or(0);
         format!("{}…", &flat[..cut])
     } else {
         flat
@@ -367,7 +387,10 @@ mod tests {
         let h = headers(
             r#"<https://api.github.com/r?page=1>; rel="prev", <https://api.github.com/r?page=3>; rel="next", <https://api.github.com/r?page=9>; rel="last""#,
         );
-        assert_eq!(next_link(&h).as_deref(), Some("https://api.github.com/r?page=3"));
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/r?page=3")
+        );
         let h = headers(r#"<https://api.github.com/r?page=1>; rel="first""#);
         assert_eq!(next_link(&h), None);
     }
@@ -382,14 +405,23 @@ mod tests {
             origin_of("http://127.0.0.1:8080/api/v3").as_deref(),
             Some("http://127.0.0.1:8080")
         );
-        assert_ne!(origin_of("http://127.0.0.1:1/"), origin_of("http://127.0.0.2:1/"));
+        assert_ne!(
+            origin_of("http://127.0.0.1:1/"),
+            origin_of("http://127.0.0.2:1/")
+        );
     }
 
     #[test]
     fn error_messages() {
-        assert_eq!(error_message(r#"{"message":"Not Found","documentation_url":"x"}"#), "Not Found");
+        assert_eq!(
+            error_message(r#"{"message":"Not Found","documentation_url":"x"}"#),
+            "Not Found"
+        );
         assert_eq!(error_message(""), "(no message)");
-        assert_eq!(error_message("<Error>\n <Code>X</Code></Error>"), "<Error> <Code>X</Code></Error>");
+        assert_eq!(
+            error_message("<Error>\n <Code>X</Code></Error>"),
+            "<Error> <Code>X</Code></Error>"
+        );
         assert!(error_message(&"é".repeat(300)).ends_with('…'));
         assert_eq!(redact_query("http://b/blob/1?sig=abc"), "http://b/blob/1?…");
     }

@@ -109,10 +109,16 @@ mod tests {
             let d = p.delay(n, None);
             let nominal = 100.0 * f64::from(1u32 << (n - 1));
             let ms = d.as_secs_f64() * 1000.0;
-            assert!(ms >= nominal * 0.5 - 1.0 && ms <= nominal * 1.5 + 1.0, "n={n} {ms}");
+            assert!(
+                ms >= nominal * 0.5 - 1.0 && ms <= nominal * 1.5 + 1.0,
+                "n={n} {ms}"
+            );
         }
         assert_eq!(p.delay(30, None), Duration::from_secs(1));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), Duration::from_secs(1));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
@@ -122,7 +128,10 @@ mod tests {
         h.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(server_delay(&h), Some(Duration::from_secs(7)));
         let mut h = HeaderMap::new();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
         h.insert(
             "x-ratelimit-reset",

@@ -48,7 +48,9 @@ impl FromStr for Repo {
         let (owner, name) = s.trim().split_once('/').ok_or_else(expected)?;
         let owner_ok = !owner.is_empty()
             && owner.len() <= 39
-            && owner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && owner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         let name = name.strip_suffix(".git").unwrap_or(name);
         let name_ok = !name.is_empty()
             && name.len() <= 100
@@ -135,9 +137,14 @@ mod tests {
     #[test]
     fn repo_parsing() {
         let r: Repo = "octo-org/my.repo_1".parse().unwrap();
-        assert_eq!((r.owner.as_str(), r.name.as_str()), ("octo-org", "my.repo_1"));
+        assert_eq!(
+            (r.owner.as_str(), r.name.as_str()),
+            ("octo-org", "my.repo_1")
+        );
         assert_eq!("o/r.git".parse::<Repo>().unwrap().name, "r");
-        for bad in ["noslash", "/r", "o/", "o/r/x", "o/..", "o w/r", "o/r?x", "o/r#"] {
+        for bad in [
+            "noslash", "/r", "o/", "o/r/x", "o/..", "o w/r", "o/r?x", "o/r#",
+        ] {
             assert!(bad.parse::<Repo>().is_err(), "{bad} should be rejected");
         }
     }

@@ -1,0 +1,9 @@
+//! One integration-test binary: every file here is a module, so the crate links once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod fake_server;
+mod faults;
+mod fetch;
+mod hostile;
