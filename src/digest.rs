@@ -11,6 +11,17 @@ use sha2::{Digest as _, Sha256};
 
 /// A SHA-256 digest, parsed once from `sha256:<hex>` and compared as bytes, so upper- and
 /// lower-case hex compare equal.
+///
+/// ```
+/// use fetch_artifact::digest::Digest;
+///
+/// let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/// let lower: Digest = format!("sha256:{empty}").parse().unwrap();
+/// let upper: Digest = format!("sha256:{}", empty.to_uppercase()).parse().unwrap();
+/// assert_eq!(lower, upper);
+/// assert_eq!(lower.to_string(), format!("sha256:{empty}"));
+/// assert!("md5:abc".parse::<Digest>().is_err());
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest([u8; 32]);
 
