@@ -9,7 +9,8 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::extract::Limits;
-use crate::github::{Repo, RunId};
+use crate::github::{ArtifactId, Repo, RunId};
+use crate::select::{Glob, RunState, Selection};
 
 /// Where the process environment comes from; tests pass a map instead.
 pub trait Env {
@@ -72,8 +73,8 @@ impl fmt::Display for ArtifactName {
 /// Everything the pipeline needs to know, validated.
 #[derive(Debug, Clone)]
 pub struct Inputs {
-    /// `name`: the artifact to fetch.
-    pub name: ArtifactName,
+    /// `name`, `pattern`, `name-is-regexp`, `artifact-ids`: which artifacts.
+    pub selection: Selection,
     /// `run-id`: the workflow run that uploaded it; `None` = newest artifact of that name in
     /// the repository.
     pub run_id: Option<RunId>,
@@ -89,6 +90,75 @@ pub struct Inputs {
     pub retries: u32,
     /// `max-entries`, `max-uncompressed-size`: zip-bomb bounds.
     pub limits: Limits,
+    /// How to find the run when `run-id` is not given.
+    pub runs: RunFilter,
+    /// `merge-multiple`: several artifacts straight into `path` instead of `path/<name>`.
+    pub merge_multiple: bool,
+    /// `parallel-downloads`: artifacts in flight at once.
+    pub parallel_downloads: usize,
+    /// `if-no-artifact-found`.
+    pub if_none: IfNone,
+    /// `skip-unpack`: keep the verified zip as `path/<name>.zip`.
+    pub skip_unpack: bool,
+    /// `dry-run`: find and report, write nothing.
+    pub dry_run: bool,
+    /// `delete-after-download`.
+    pub delete_after: bool,
+}
+
+/// The run filters (all optional, combined with AND).
+#[derive(Debug, Clone)]
+pub struct RunFilter {
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    pub commit: Option<String>,
+    pub run_number: Option<u64>,
+    pub git_ref: Option<String>,
+    pub pr: Option<u64>,
+    pub state: RunState,
+    /// Whether `workflow-conclusion` was given explicitly.
+    pub state_given: bool,
+    pub search_artifacts: bool,
+    pub search_depth: u32,
+    pub allow_forks: bool,
+}
+
+impl RunFilter {
+    /// The names of the filters that were set, for "ignored because run-id is given".
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let pairs: [(&'static str, bool); 9] = [
+            ("workflow", self.workflow.is_some()),
+            ("branch", self.branch.is_some()),
+            ("event", self.event.is_some()),
+            ("commit", self.commit.is_some()),
+            ("run-number", self.run_number.is_some()),
+            ("ref", self.git_ref.is_some()),
+            ("pr", self.pr.is_some()),
+            ("workflow-conclusion", self.state_given),
+            ("search-artifacts", self.search_artifacts),
+        ];
+        for (name, set) in pairs {
+            if set {
+                v.push(name);
+            }
+        }
+        v
+    }
+
+    /// Whether a run has to be searched for at all.
+    pub fn any(&self) -> bool {
+        !self.given().is_empty()
+    }
+}
+
+/// `if-no-artifact-found`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfNone {
+    Fail,
+    Warn,
+    Ignore,
 }
 
 /// An input that is present but wrong. The message names the input and what it expects.
@@ -108,6 +178,132 @@ fn invalid(input: &'static str, problem: impl Into<String>) -> InputError {
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_RETRIES: u32 = 5;
+pub const DEFAULT_PARALLEL: usize = 4;
+pub const DEFAULT_SEARCH_DEPTH: u32 = 100;
+
+/// A boolean input: `true`/`false` as YAML writes them (case-insensitive), empty = false.
+fn flag(env: &impl Env, name: &'static str) -> Result<bool, InputError> {
+    match input(env, name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(invalid(
+            name,
+            format!("expected `true` or `false`, got `{other}`"),
+        )),
+    }
+}
+
+fn positive(env: &impl Env, name: &'static str, what: &str) -> Result<Option<u64>, InputError> {
+    input(env, name)
+        .map(|raw| {
+            raw.trim_start_matches('#')
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| {
+                    invalid(
+                        name,
+                        format!("expected {what} (a positive integer), got `{raw}`"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+fn selection(env: &impl Env) -> Result<Selection, InputError> {
+    let name = input(env, "name");
+    let pattern = input(env, "pattern");
+    let ids = input(env, "artifact-ids");
+    let is_regexp = flag(env, "name-is-regexp")?;
+    let given = [name.is_some(), pattern.is_some(), ids.is_some()]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+    if given > 1 {
+        return Err(invalid(
+            "name",
+            "give only one of `name`, `pattern` and `artifact-ids`",
+        ));
+    }
+    if let Some(p) = pattern {
+        return Glob::new(&p)
+            .map(Selection::Pattern)
+            .map_err(|e| invalid("pattern", format!("`{p}` {e}")));
+    }
+    if let Some(raw) = ids {
+        let parsed: Option<Vec<ArtifactId>> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<u64>().ok().filter(|&n| n > 0).map(ArtifactId))
+            .collect();
+        return match parsed {
+            Some(v) if !v.is_empty() => Ok(Selection::Ids(v)),
+            _ => Err(invalid(
+                "artifact-ids",
+                format!("expected comma-separated artifact ids such as `123,456`, got `{raw}`"),
+            )),
+        };
+    }
+    match (name, is_regexp) {
+        (Some(n), false) => Ok(Selection::Name(n)),
+        (Some(n), true) => regex_lite::Regex::new(&n)
+            .map(Selection::Regex)
+            .map_err(|e| {
+                invalid(
+                    "name",
+                    format!("`{n}` is not a valid regular expression: {e}"),
+                )
+            }),
+        (None, true) => Err(invalid("name", "is required with `name-is-regexp: true`")),
+        // Fetching everything must be asked for (`pattern: '*'`), never happen by omission.
+        (None, false) => Err(invalid(
+            "name",
+            "is required: the name of the artifact to fetch (or give `pattern`, e.g. `dist-*`, \
+             or `artifact-ids`; `pattern: '*'` fetches every artifact of the run)",
+        )),
+    }
+}
+
+fn run_filter(env: &impl Env) -> Result<RunFilter, InputError> {
+    let state_raw = input(env, "workflow-conclusion");
+    let state = match &state_raw {
+        None => RunState::Conclusion("success".into()),
+        Some(raw) => RunState::parse(raw).map_err(|e| invalid("workflow-conclusion", e))?,
+    };
+    let commit = input(env, "commit");
+    if let Some(c) = &commit
+        && (c.len() < 7 || c.len() > 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()))
+    {
+        return Err(invalid(
+            "commit",
+            format!("expected a commit SHA (7 to 40 hex digits), got `{c}`"),
+        ));
+    }
+    let search_depth = match input(env, "search-depth") {
+        None => DEFAULT_SEARCH_DEPTH,
+        Some(raw) => raw.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| {
+            invalid(
+                "search-depth",
+                format!("expected a positive number of runs, got `{raw}`"),
+            )
+        })?,
+    };
+    Ok(RunFilter {
+        workflow: input(env, "workflow"),
+        branch: input(env, "branch").map(|b| b.trim_start_matches("refs/heads/").to_owned()),
+        event: input(env, "event"),
+        commit: commit.map(|c| c.to_ascii_lowercase()),
+        run_number: positive(env, "run-number", "a run number")?,
+        git_ref: input(env, "ref"),
+        pr: positive(env, "pr", "a pull request number")?,
+        state_given: state_raw.is_some(),
+        state,
+        search_artifacts: flag(env, "search-artifacts")?,
+        search_depth,
+        allow_forks: flag(env, "allow-forks")?,
+    })
+}
 
 /// `123`, `10K`, `500M`, `20G`, `1T` (binary multiples; a trailing `B`/`iB` is allowed).
 fn parse_size(raw: &str) -> Option<u64> {
@@ -156,10 +352,6 @@ pub fn raw_token(env: &impl Env) -> Option<String> {
 
 impl Inputs {
     pub fn from_env(env: &impl Env) -> Result<Inputs, InputError> {
-        let name = input(env, "name")
-            .map(ArtifactName)
-            .ok_or_else(|| invalid("name", "is required: the name of the artifact to fetch"))?;
-
         let run_id = input(env, "run-id")
             .map(|raw| {
                 raw.parse::<u64>()
@@ -262,8 +454,42 @@ impl Inputs {
             })?;
         }
 
+        let selection = selection(env)?;
+        let runs = run_filter(env)?;
+        let parallel_downloads = match input(env, "parallel-downloads") {
+            None => DEFAULT_PARALLEL,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=32).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "parallel-downloads",
+                        format!("expected 1 to 32, got `{raw}`"),
+                    )
+                })?,
+        };
+        let if_none = match input(env, "if-no-artifact-found").as_deref() {
+            None | Some("fail") => IfNone::Fail,
+            Some("warn") => IfNone::Warn,
+            Some("ignore") => IfNone::Ignore,
+            Some(other) => {
+                return Err(invalid(
+                    "if-no-artifact-found",
+                    format!("expected `fail`, `warn` or `ignore`, got `{other}`"),
+                ));
+            }
+        };
+
         Ok(Inputs {
-            name,
+            selection,
+            runs,
+            merge_multiple: flag(env, "merge-multiple")?,
+            parallel_downloads,
+            if_none,
+            skip_unpack: flag(env, "skip-unpack")?,
+            dry_run: flag(env, "dry-run")?,
+            delete_after: flag(env, "delete-after-download")?,
             run_id,
             path,
             token,
@@ -341,7 +567,10 @@ mod tests {
     #[test]
     fn defaults() {
         let i = parse(&[]).unwrap();
-        assert_eq!(i.name.as_str(), "dist");
+        assert!(matches!(&i.selection, Selection::Name(n) if n == "dist"));
+        assert_eq!(i.runs.state, RunState::Conclusion("success".into()));
+        assert!(!i.runs.any() && !i.dry_run && !i.merge_multiple);
+        assert_eq!(i.if_none, IfNone::Fail);
         assert_eq!(i.run_id, None);
         assert_eq!(i.path, PathBuf::from("/github/workspace"));
         assert_eq!(i.repository.to_string(), "octo/repo");
@@ -409,6 +638,53 @@ mod tests {
         let e = Inputs::from_env(&env(&[("INPUT_NAME", "a"), ("GITHUB_REPOSITORY", "o/r")]))
             .unwrap_err();
         assert_eq!(e.input, "github-token");
+    }
+
+    #[test]
+    fn discovery_and_selection_inputs() {
+        let i = parse(&[
+            ("INPUT_NAME", ""),
+            ("INPUT_PATTERN", "dist-*"),
+            ("INPUT_WORKFLOW", "build.yml"),
+            ("INPUT_BRANCH", "refs/heads/main"),
+            ("INPUT_PR", "#42"),
+            ("INPUT_WORKFLOW-CONCLUSION", "any"),
+            ("INPUT_MERGE-MULTIPLE", "True"),
+            ("INPUT_IF-NO-ARTIFACT-FOUND", "warn"),
+        ])
+        .unwrap();
+        assert!(matches!(i.selection, Selection::Pattern(_)));
+        assert_eq!(i.runs.branch.as_deref(), Some("main"));
+        assert_eq!(i.runs.pr, Some(42));
+        assert_eq!(
+            i.runs.given(),
+            vec!["workflow", "branch", "pr", "workflow-conclusion"]
+        );
+        assert!(i.merge_multiple);
+        assert_eq!(i.if_none, IfNone::Warn);
+        let i = parse(&[("INPUT_NAME", ""), ("INPUT_ARTIFACT-IDS", "1, 2,3")]).unwrap();
+        assert!(matches!(i.selection, Selection::Ids(ref v) if v.len() == 3));
+        for (k, v, input) in [
+            ("INPUT_PATTERN", "[x", "pattern"),
+            ("INPUT_ARTIFACT-IDS", "1,x", "artifact-ids"),
+            ("INPUT_WORKFLOW-CONCLUSION", "great", "workflow-conclusion"),
+            ("INPUT_DRY-RUN", "yes", "dry-run"),
+            ("INPUT_COMMIT", "xyz", "commit"),
+            (
+                "INPUT_IF-NO-ARTIFACT-FOUND",
+                "explode",
+                "if-no-artifact-found",
+            ),
+        ] {
+            let mut pairs = vec![(k, v)];
+            if k == "INPUT_PATTERN" || k == "INPUT_ARTIFACT-IDS" {
+                pairs.push(("INPUT_NAME", ""));
+            }
+            assert_eq!(parse(&pairs).unwrap_err().input, input, "{k}={v}");
+        }
+        assert_eq!(parse(&[("INPUT_PATTERN", "a*")]).unwrap_err().input, "name");
+        let e = parse(&[("INPUT_NAME-IS-REGEXP", "true"), ("INPUT_NAME", "(")]).unwrap_err();
+        assert_eq!(e.input, "name");
     }
 
     #[test]

@@ -1,13 +1,11 @@
 //! Report: the step's outputs and its job-summary table.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::Fetched;
 use crate::digest::Verification;
 use crate::runner::{self, Outputs, RunnerFiles, md_cell};
+use crate::{Item, Outcome};
 
 /// One element of the `artifacts` output.
 #[derive(Debug, Serialize)]
@@ -15,41 +13,64 @@ struct ArtifactOutput<'a> {
     id: u64,
     name: &'a str,
     size_in_bytes: u64,
-    digest: String,
+    /// The computed digest; in a dry run, the published one (if any).
+    digest: Option<String>,
     run_id: Option<u64>,
     path: String,
+    deleted: bool,
 }
 
-/// The outputs for one fetched artifact.
-pub fn outputs(fetched: &Fetched, dest: &Path) -> Result<Outputs> {
-    let mut o = Outputs::default();
-    o.set("download-path", dest.display().to_string());
-    o.set("artifact-id", fetched.artifact.id.to_string());
-    o.set("artifact-name", fetched.artifact.name.clone());
-    o.set("digest", fetched.digest.to_string());
-    o.set(
+fn digest_of(item: &Item) -> Option<String> {
+    item.digest
+        .map(|d| d.to_string())
+        .or_else(|| item.artifact.digest.clone())
+}
+
+/// The outputs of a run.
+pub fn outputs(o: &Outcome) -> Result<Outputs> {
+    let mut out = Outputs::default();
+    out.set("found-artifact", (!o.items.is_empty()).to_string());
+    out.set("download-path", o.dest.display().to_string());
+    out.set(
         "run-id",
-        fetched.run_id.map(|r| r.to_string()).unwrap_or_default(),
+        o.run_id.map(|r| r.to_string()).unwrap_or_default(),
     );
-    let list = [ArtifactOutput {
-        id: fetched.artifact.id.0,
-        name: &fetched.artifact.name,
-        size_in_bytes: fetched.bytes,
-        digest: fetched.digest.to_string(),
-        run_id: fetched.run_id.map(|r| r.0),
-        path: fetched.path.display().to_string(),
-    }];
-    o.set(
+    out.set(
+        "run-url",
+        o.run
+            .as_ref()
+            .and_then(|r| r.html_url.clone())
+            .unwrap_or_default(),
+    );
+    if let [item] = o.items.as_slice() {
+        out.set("artifact-id", item.artifact.id.to_string());
+        out.set("artifact-name", item.artifact.name.clone());
+        out.set("digest", digest_of(item).unwrap_or_default());
+    }
+    let list: Vec<ArtifactOutput> = o
+        .items
+        .iter()
+        .map(|i| ArtifactOutput {
+            id: i.artifact.id.0,
+            name: &i.artifact.name,
+            size_in_bytes: i.bytes,
+            digest: digest_of(i),
+            run_id: i.artifact.run_id().or(o.run_id).map(|r| r.0),
+            path: i.path.display().to_string(),
+            deleted: i.deleted,
+        })
+        .collect();
+    out.set(
         "artifacts",
         serde_json::to_string(&list).context("cannot encode the artifacts output")?,
     );
-    Ok(o)
+    Ok(out)
 }
 
-/// Writes outputs to `GITHUB_OUTPUT` and a table to `GITHUB_STEP_SUMMARY` (when set), and a
-/// readable recap to the log.
-pub fn report(fetched: &Fetched, dest: &Path, files: &RunnerFiles) -> Result<()> {
-    let outputs = outputs(fetched, dest)?;
+/// Writes outputs to `GITHUB_OUTPUT` and a table to `GITHUB_STEP_SUMMARY` (when set); without
+/// `GITHUB_OUTPUT` (run by hand), prints them.
+pub fn report(o: &Outcome, files: &RunnerFiles) -> Result<()> {
+    let outputs = outputs(o)?;
     match &files.output {
         Some(path) => outputs
             .write_to(path)
@@ -61,31 +82,53 @@ pub fn report(fetched: &Fetched, dest: &Path, files: &RunnerFiles) -> Result<()>
         }
     }
     if let Some(path) = &files.summary {
-        runner::append_summary(path, &summary(fetched))
+        runner::append_summary(path, &summary(o))
             .context("cannot write the job summary (GITHUB_STEP_SUMMARY)")?;
     }
     Ok(())
 }
 
-fn summary(f: &Fetched) -> String {
-    let status = match f.verification {
-        Verification::Verified => "✅ verified",
-        Verification::Unverifiable => "⚠️ no published digest",
-    };
-    format!(
-        "### fetch-artifact\n\n\
-         | Artifact | Run | Size | Digest | Path |\n\
-         |---|---|---:|---|---|\n\
-         | `{}` | {} | {} | {} `{}` | `{}` |\n\n",
-        md_cell(&f.artifact.name),
-        f.run_id
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "–".into()),
-        human_size(f.bytes),
-        status,
-        f.digest,
-        md_cell(&f.path.display().to_string()),
-    )
+fn summary(o: &Outcome) -> String {
+    let mut md = String::from("### fetch-artifact\n\n");
+    if o.dry_run {
+        md.push_str("Dry run: nothing was downloaded.\n\n");
+    }
+    if let Some(run) = &o.run {
+        let label = run.name.as_deref().unwrap_or("run");
+        match &run.html_url {
+            Some(url) => md.push_str(&format!("Run: [{} #{}]({url})", md_cell(label), run.id)),
+            None => md.push_str(&format!("Run: {} #{}", md_cell(label), run.id)),
+        }
+        if let Some(b) = &run.head_branch {
+            md.push_str(&format!(" on `{}`", md_cell(b)));
+        }
+        if let Some(sha) = &run.head_sha {
+            md.push_str(&format!(" at `{}`", &sha[..sha.len().min(12)]));
+        }
+        md.push_str("\n\n");
+    }
+    if let Some(why) = &o.nothing_found {
+        md.push_str(&format!("No artifact was found: {}\n\n", md_cell(why)));
+        return md;
+    }
+    md.push_str("| Artifact | Size | Digest | Path |\n|---|---:|---|---|\n");
+    for i in &o.items {
+        let status = match i.verification {
+            Some(Verification::Verified) => "✅ verified",
+            Some(Verification::Unverifiable) => "⚠️ no published digest",
+            None => "not downloaded",
+        };
+        md.push_str(&format!(
+            "| `{}` | {} | {} `{}` | `{}` |\n",
+            md_cell(&i.artifact.name),
+            human_size(i.bytes),
+            status,
+            digest_of(i).unwrap_or_else(|| "–".into()),
+            md_cell(&i.path.display().to_string()),
+        ));
+    }
+    md.push('\n');
+    md
 }
 
 pub fn human_size(bytes: u64) -> String {

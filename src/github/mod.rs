@@ -10,7 +10,9 @@ mod types;
 
 pub use error::ApiError;
 pub use retry::RetryPolicy;
-pub use types::{Artifact, ArtifactId, ArtifactPage, ArtifactRun, Repo, RunId, WorkflowRun};
+pub use types::{
+    Artifact, ArtifactId, ArtifactPage, ArtifactRun, MinimalRepo, Repo, RunId, RunPage, WorkflowRun,
+};
 
 use std::time::Duration;
 
@@ -167,10 +169,8 @@ impl Client {
         url: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<P>, ApiError> {
-        let mut q: Vec<(&str, &str)> = query.to_vec();
-        q.push(("per_page", PER_PAGE));
         let mut pages = Vec::new();
-        let (first, mut next) = self.get_json_page(url, &q).await?;
+        let (first, mut next) = self.first_page(url, query).await?;
         pages.push(first);
         while let Some(link) = next.take() {
             if pages.len() >= MAX_PAGES {
@@ -179,20 +179,40 @@ impl Client {
                     detail: format!("more than {MAX_PAGES} pages; stopping"),
                 });
             }
-            if origin_of(&link).as_deref() != Some(self.api_origin.as_str()) {
-                return Err(ApiError::Redirect {
-                    from: url.to_owned(),
-                    to: link,
-                    why:
-                        "the next page is on another host, and the token only goes to the API host"
-                            .into(),
-                });
-            }
-            let (page, n) = self.get_json_page(&link, &[]).await?;
+            let (page, n) = self.next_page(url, &link).await?;
             pages.push(page);
             next = n;
         }
         Ok(pages)
+    }
+
+    /// The first page of a list (`per_page=100`) and the link to the next, for callers that
+    /// stop as soon as they have found what they want.
+    pub async fn first_page<P: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(P, Option<String>), ApiError> {
+        let mut q: Vec<(&str, &str)> = query.to_vec();
+        q.push(("per_page", PER_PAGE));
+        self.get_json_page(url, &q).await
+    }
+
+    /// Follows a `rel="next"` link, which must stay on the API host (it carries the token).
+    pub async fn next_page<P: DeserializeOwned>(
+        &self,
+        list_url: &str,
+        link: &str,
+    ) -> Result<(P, Option<String>), ApiError> {
+        if origin_of(link).as_deref() != Some(self.api_origin.as_str()) {
+            return Err(ApiError::Redirect {
+                from: list_url.to_owned(),
+                to: link.to_owned(),
+                why: "the next page is on another host, and the token only goes to the API host"
+                    .into(),
+            });
+        }
+        self.get_json_page(link, &[]).await
     }
 
     /// Sends a DELETE to the API.

@@ -128,6 +128,46 @@ pub struct WorkflowRun {
     pub path: Option<String>,
     #[serde(default)]
     pub html_url: Option<String>,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub run_number: Option<u64>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub head_repository: Option<MinimalRepo>,
+    #[serde(default)]
+    pub repository: Option<MinimalRepo>,
+}
+
+impl WorkflowRun {
+    /// Whether the run's code came from another repository (a fork's pull request).
+    pub fn is_from_fork(&self, base: &Repo) -> bool {
+        match &self.head_repository {
+            Some(head) => !head.full_name.eq_ignore_ascii_case(&base.to_string()),
+            None => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MinimalRepo {
+    pub full_name: String,
+}
+
+/// One page of `GET …/runs`.
+#[derive(Debug, Deserialize)]
+pub struct RunPage {
+    pub total_count: u64,
+    pub workflow_runs: Vec<WorkflowRun>,
 }
 
 #[cfg(test)]

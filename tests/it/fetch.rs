@@ -583,7 +583,12 @@ fn outputs_use_the_heredoc_form_and_parse_back() {
         let delim = line.split_once("<<").unwrap().1;
         assert!(delim.len() > 20, "delimiter should be random: {delim}");
     }
-    assert_eq!(out.outputs.len(), 6, "{:?}", out.outputs);
+    assert_eq!(out.outputs.len(), 8, "{:?}", out.outputs);
+    assert_eq!(out.output("found-artifact"), "true");
+    assert!(
+        out.output("run-url")
+            .ends_with(&format!("/actions/runs/{run}"))
+    );
 }
 
 #[test]
