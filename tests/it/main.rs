@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod discovery;
 mod fake_server;
 mod faults;
 mod fetch;

@@ -145,6 +145,31 @@ pub enum DigestSeed {
     Fixed(String),
 }
 
+/// A pull request to create (`GET /repos/{o}/{r}/pulls/{number}`). `Default` gives an open pull
+/// request from branch `feature` of the repository itself into `main`.
+#[derive(Clone, Debug)]
+pub struct PullSeed {
+    /// 0: the repository's next pull request number (they count up from 1).
+    pub number: u64,
+    pub head_ref: String,
+    pub head_sha: String,
+    /// `Some("fork/name")` for a pull request from a fork; `None`: from the repository itself.
+    pub head_repo: Option<String>,
+    pub base_ref: String,
+}
+
+impl Default for PullSeed {
+    fn default() -> Self {
+        PullSeed {
+            number: 0,
+            head_ref: "feature".into(),
+            head_sha: "3f786850e387550fdab836ed7e6dc881de23001b".into(),
+            head_repo: None,
+            base_ref: "main".into(),
+        }
+    }
+}
+
 /// One request as either host received it, recorded before it was answered.
 #[derive(Clone, Debug)]
 pub struct RecordedRequest {
@@ -182,6 +207,18 @@ pub enum Fault {
     Status {
         host: Host,
         path_prefix: String,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        times: u32,
+    },
+    /// Like `Status`, but only for requests with this `method` (case-insensitive) and exactly
+    /// this `path`: e.g. a 403 for `DELETE /repos/o/r/actions/artifacts/5000` that leaves the
+    /// `GET …/5000/zip` of the same artifact alone.
+    StatusFor {
+        host: Host,
+        method: String,
+        path: String,
         status: u16,
         headers: Vec<(String, String)>,
         body: String,
@@ -274,6 +311,29 @@ impl FakeGitHub {
         self.world.lock().add_artifact(repo, run_id, seed)
     }
 
+    /// Adds a pull request to `repo` (`owner/name`); returns its number. A pull request from
+    /// the repository itself also makes its head branch known (see [`FakeGitHub::add_branch`]).
+    pub fn add_pull(&self, repo: &str, seed: PullSeed) -> u64 {
+        self.world.lock().add_pull(repo, seed)
+    }
+
+    /// Makes branch `name` of `repo` point at `sha` (moving it if it exists). Without this a
+    /// branch is still known when a run of the repository itself names it as `head_branch`: it
+    /// points at the newest such run's `head_sha`. An explicit branch wins over that.
+    pub fn add_branch(&self, repo: &str, name: &str, sha: &str) {
+        let mut w = self.world.lock();
+        let repo_id = w.repo_entry(repo);
+        set_ref(&mut w.branches, repo_id, name, sha);
+    }
+
+    /// Makes tag `name` of `repo` point at `sha` (moving it if it exists). Tags are only seen
+    /// through `GET /repos/{o}/{r}/commits/{ref}`.
+    pub fn add_tag(&self, repo: &str, name: &str, sha: &str) {
+        let mut w = self.world.lock();
+        let repo_id = w.repo_entry(repo);
+        set_ref(&mut w.tags, repo_id, name, sha);
+    }
+
     /// Every request either host received, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.world.lock().requests.clone()
@@ -291,6 +351,9 @@ impl FakeGitHub {
     /// Queues a fault (see [`Fault`]). Panics on a status or header that HTTP cannot carry.
     pub fn inject(&self, fault: Fault) {
         if let Fault::Status {
+            status, headers, ..
+        }
+        | Fault::StatusFor {
             status, headers, ..
         } = &fault
         {
@@ -338,6 +401,9 @@ impl World {
             next_run_id: FIRST_RUN_ID,
             next_artifact_id: FIRST_ARTIFACT_ID,
             last_run_number: HashMap::new(),
+            pulls: Vec::new(),
+            branches: Vec::new(),
+            tags: Vec::new(),
             requests: Vec::new(),
             api_calls: 0,
             rate_limit_reset: started + 3600,
@@ -363,6 +429,10 @@ struct Inner {
     next_run_id: u64,
     next_artifact_id: u64,
     last_run_number: HashMap<u64, u64>,
+    pulls: Vec<Pull>,
+    /// Branches added by hand; runs add more implicitly (see `branch_sha`).
+    branches: Vec<NamedRef>,
+    tags: Vec<NamedRef>,
     requests: Vec<RecordedRequest>,
     api_calls: u64,
     rate_limit_reset: u64,
@@ -400,6 +470,29 @@ struct Artifact {
     seed: ArtifactSeed,
     /// The `digest` field: `None` leaves it out.
     digest: Option<Value>,
+}
+
+struct Pull {
+    repo_id: u64,
+    head_repo_id: u64,
+    /// With `number` filled in.
+    seed: PullSeed,
+}
+
+/// A branch or tag.
+struct NamedRef {
+    repo_id: u64,
+    name: String,
+    sha: String,
+}
+
+fn set_ref(refs: &mut Vec<NamedRef>, repo_id: u64, name: &str, sha: &str) {
+    refs.retain(|r| !(r.repo_id == repo_id && r.name == name));
+    refs.push(NamedRef {
+        repo_id,
+        name: name.to_owned(),
+        sha: sha.to_ascii_lowercase(),
+    });
 }
 
 struct SignedUrl {
@@ -474,6 +567,131 @@ impl Inner {
         id
     }
 
+    fn add_pull(&mut self, repo: &str, mut seed: PullSeed) -> u64 {
+        let repo_id = self.repo_entry(repo);
+        let head_repo_id = match &seed.head_repo {
+            Some(head) => self.repo_entry(head),
+            None => repo_id,
+        };
+        if seed.number == 0 {
+            seed.number = self
+                .pulls
+                .iter()
+                .filter(|p| p.repo_id == repo_id)
+                .map(|p| p.seed.number)
+                .max()
+                .unwrap_or(0)
+                + 1;
+        }
+        let number = seed.number;
+        assert!(
+            !self
+                .pulls
+                .iter()
+                .any(|p| p.repo_id == repo_id && p.seed.number == number),
+            "pull request #{number} already exists in {repo}"
+        );
+        self.pulls.push(Pull {
+            repo_id,
+            head_repo_id,
+            seed,
+        });
+        number
+    }
+
+    /// The commit a branch points at: one added by hand, else the head of the newest run (or
+    /// pull request) of the repository itself on that branch. Fork runs name the fork's
+    /// branches, so they do not count.
+    fn branch_sha(&self, repo_id: u64, name: &str) -> Option<String> {
+        if let Some(b) = self
+            .branches
+            .iter()
+            .find(|b| b.repo_id == repo_id && b.name == name)
+        {
+            return Some(b.sha.clone());
+        }
+        let newest_run = self
+            .runs
+            .values()
+            .filter(|r| {
+                r.repo_id == repo_id && r.head_repo_id == repo_id && r.seed.head_branch == name
+            })
+            .max_by(|a, b| (&a.seed.created_at, a.id).cmp(&(&b.seed.created_at, b.id)));
+        if let Some(run) = newest_run {
+            return Some(run.seed.head_sha.to_ascii_lowercase());
+        }
+        self.pulls
+            .iter()
+            .rev()
+            .find(|p| p.repo_id == repo_id && p.head_repo_id == repo_id && p.seed.head_ref == name)
+            .map(|p| p.seed.head_sha.to_ascii_lowercase())
+    }
+
+    fn tag_sha(&self, repo_id: u64, name: &str) -> Option<String> {
+        self.tags
+            .iter()
+            .find(|t| t.repo_id == repo_id && t.name == name)
+            .map(|t| t.sha.clone())
+    }
+
+    /// Every commit the repository knows of: run heads, branches, tags, pull request heads.
+    fn known_shas(&self, repo_id: u64) -> Vec<String> {
+        let mut shas: Vec<String> = self
+            .runs
+            .values()
+            .filter(|r| r.repo_id == repo_id)
+            .map(|r| r.seed.head_sha.clone())
+            .chain(
+                self.branches
+                    .iter()
+                    .chain(&self.tags)
+                    .filter(|r| r.repo_id == repo_id)
+                    .map(|r| r.sha.clone()),
+            )
+            .chain(
+                self.pulls
+                    .iter()
+                    .filter(|p| p.repo_id == repo_id)
+                    .map(|p| p.seed.head_sha.clone()),
+            )
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        shas.sort();
+        shas.dedup();
+        shas
+    }
+
+    /// What `GET /commits/{ref}` resolves `reference` to, the way `git rev-parse` would: a full
+    /// SHA, `refs/tags/…`, `refs/heads/…`, a tag, a branch, then an unambiguous SHA prefix of
+    /// at least 7 hex digits.
+    fn resolve_commit(&self, repo_id: u64, reference: &str) -> Option<String> {
+        let is_hex = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit());
+        let known = self.known_shas(repo_id);
+        let lower = reference.to_ascii_lowercase();
+        if reference.len() == 40 && is_hex(reference) {
+            return known.into_iter().find(|s| *s == lower);
+        }
+        if let Some(tag) = reference.strip_prefix("refs/tags/") {
+            return self.tag_sha(repo_id, tag);
+        }
+        if let Some(branch) = reference.strip_prefix("refs/heads/") {
+            return self.branch_sha(repo_id, branch);
+        }
+        if let Some(sha) = self
+            .tag_sha(repo_id, reference)
+            .or_else(|| self.branch_sha(repo_id, reference))
+        {
+            return Some(sha);
+        }
+        if reference.len() >= 7 && is_hex(reference) {
+            let mut matching = known.into_iter().filter(|s| s.starts_with(&lower));
+            let first = matching.next()?;
+            // GitHub answers 422 to an ambiguous short SHA as well.
+            return matching.next().is_none().then_some(first);
+        }
+        None
+    }
+
     fn add_artifact(&mut self, repo: &str, run_id: u64, seed: ArtifactSeed) -> u64 {
         let run = self
             .runs
@@ -520,6 +738,7 @@ impl Inner {
         let fault = self.faults[i].clone();
         let left = match &mut self.faults[i] {
             Fault::Status { times, .. }
+            | Fault::StatusFor { times, .. }
             | Fault::ResetMidBody { times, .. }
             | Fault::StallMidBody { times, .. }
             | Fault::NoRanges { times } => {
@@ -534,12 +753,29 @@ impl Inner {
         Some(fault)
     }
 
-    fn take_status_fault(&mut self, host: Host, path: &str) -> Option<InjectedReply> {
-        let fault = self.take_fault(|f| {
-            matches!(f, Fault::Status { host: h, path_prefix, .. } if *h == host && path.starts_with(path_prefix.as_str()))
+    fn take_status_fault(&mut self, host: Host, method: &str, path: &str) -> Option<InjectedReply> {
+        let fault = self.take_fault(|f| match f {
+            Fault::Status {
+                host: h,
+                path_prefix,
+                ..
+            } => *h == host && path.starts_with(path_prefix.as_str()),
+            Fault::StatusFor {
+                host: h,
+                method: m,
+                path: p,
+                ..
+            } => *h == host && m.eq_ignore_ascii_case(method) && p == path,
+            _ => false,
         })?;
         match fault {
             Fault::Status {
+                status,
+                headers,
+                body,
+                ..
+            }
+            | Fault::StatusFor {
                 status,
                 headers,
                 body,
@@ -573,6 +809,7 @@ type InjectedReply = (u16, Vec<(String, String)>, String);
 fn fault_times(f: &Fault) -> u32 {
     match f {
         Fault::Status { times, .. }
+        | Fault::StatusFor { times, .. }
         | Fault::ResetMidBody { times, .. }
         | Fault::StallMidBody { times, .. }
         | Fault::NoRanges { times } => *times,
@@ -660,7 +897,7 @@ async fn api_entry(
         header_pairs(&headers),
     );
     state.api_calls += 1;
-    let reply = match state.take_status_fault(Host::Api, path) {
+    let reply = match state.take_status_fault(Host::Api, method.as_str(), path) {
         Some((status, headers, body)) => ApiReply {
             status,
             content_type: if serde_json::from_str::<Value>(&body).is_ok() {
@@ -806,6 +1043,39 @@ impl Inner {
                 }
                 None => not_found(),
             },
+            ("GET", ["pulls", n]) => {
+                let pull = id(n).and_then(|n| {
+                    self.pulls
+                        .iter()
+                        .find(|p| p.repo_id == repo_id && p.seed.number == n)
+                });
+                match pull {
+                    Some(p) => ApiReply::json(200, &self.pull_json(p)),
+                    None => not_found(),
+                }
+            }
+            // Branch names and refs may hold `/`, sent raw or as `%2F`.
+            ("GET", ["branches", name @ ..]) if !name.is_empty() => {
+                let name = name.join("/");
+                match self.branch_sha(repo_id, &name) {
+                    Some(sha) => ApiReply::json(200, &self.branch_json(repo_id, &name, &sha)),
+                    None => not_found(),
+                }
+            }
+            ("GET", ["commits", reference @ ..]) if !reference.is_empty() => {
+                let reference = reference.join("/");
+                match self.resolve_commit(repo_id, &reference) {
+                    Some(sha) => ApiReply::json(200, &self.commit_json(repo_id, &sha)),
+                    None => ApiReply::json(
+                        422,
+                        &json!({
+                            "message": format!("No commit found for SHA: {reference}"),
+                            "documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+                            "status": "422",
+                        }),
+                    ),
+                }
+            }
             ("GET", ["actions", "workflows", workflow, "runs"]) => {
                 let matches = |run: &Run| match id(workflow) {
                     Some(n) => run.seed.workflow_id == n,
@@ -1039,6 +1309,112 @@ impl Inner {
             "head_repository_id": head.id,
         })
     }
+}
+
+impl Inner {
+    fn pull_json(&self, p: &Pull) -> Value {
+        let api = &self.api_url;
+        let repo = self.repo(p.repo_id);
+        let head = self.repo(p.head_repo_id);
+        let s = &p.seed;
+        let url = format!("{api}/repos/{}/pulls/{}", repo.full_name(), s.number);
+        let base_sha = self
+            .branch_sha(p.repo_id, &s.base_ref)
+            .unwrap_or_else(|| fake_sha(&format!("{}:{}", repo.full_name(), s.base_ref)));
+        let side = |r: &Repo, git_ref: &str, sha: &str, fork: bool| {
+            json!({
+                "label": format!("{}:{git_ref}", r.owner),
+                "ref": git_ref,
+                "sha": sha,
+                "user": user(api, &r.owner, r.id + 1_000_000),
+                "repo": repo_json(api, r, fork),
+            })
+        };
+        json!({
+            "id": 90_000_000 + p.repo_id % 1000 * 10_000 + s.number,
+            "node_id": node_id("PullRequest", s.number),
+            "number": s.number,
+            "state": "open",
+            "locked": false,
+            "title": format!("Pull request #{} from {}", s.number, s.head_ref),
+            "user": user(api, ACTOR, ACTOR_ID),
+            "body": null,
+            "url": url,
+            "html_url": format!("https://github.com/{}/pull/{}", repo.full_name(), s.number),
+            "diff_url": format!("https://github.com/{}/pull/{}.diff", repo.full_name(), s.number),
+            "commits_url": format!("{url}/commits"),
+            "statuses_url": format!("{api}/repos/{}/statuses/{}", repo.full_name(), s.head_sha),
+            "created_at": "2026-11-19T09:00:00Z",
+            "updated_at": "2026-11-20T09:00:00Z",
+            "closed_at": null,
+            "merged_at": null,
+            "merge_commit_sha": null,
+            "draft": false,
+            "head": side(head, &s.head_ref, &s.head_sha, head.id != repo.id),
+            "base": side(repo, &s.base_ref, &base_sha, false),
+            "author_association": "MEMBER",
+        })
+    }
+
+    fn branch_json(&self, repo_id: u64, name: &str, sha: &str) -> Value {
+        let base = format!("{}/repos/{}", self.api_url, self.repo(repo_id).full_name());
+        json!({
+            "name": name,
+            "commit": {"sha": sha, "url": format!("{base}/commits/{sha}")},
+            "_links": {
+                "self": format!("{base}/branches/{}", encode(name)),
+                "html": format!("https://github.com/{}/tree/{name}", self.repo(repo_id).full_name()),
+            },
+            "protected": false,
+            "protection_url": format!("{base}/branches/{}/protection", encode(name)),
+        })
+    }
+
+    fn commit_json(&self, repo_id: u64, sha: &str) -> Value {
+        let full = self.repo(repo_id).full_name();
+        let base = format!("{}/repos/{full}", self.api_url);
+        // The newest run at this commit lends its title and time, as a push's run would.
+        let run = self
+            .runs
+            .values()
+            .filter(|r| r.repo_id == repo_id && r.seed.head_sha.eq_ignore_ascii_case(sha))
+            .max_by(|a, b| (&a.seed.created_at, a.id).cmp(&(&b.seed.created_at, b.id)));
+        let (message, date) = match run {
+            Some(r) => (
+                format!("{} #{}", r.seed.name, r.seed.run_number),
+                r.seed.created_at.clone(),
+            ),
+            None => (
+                format!("Commit {}", &sha[..sha.len().min(7)]),
+                "2026-11-20T09:00:00Z".to_owned(),
+            ),
+        };
+        let tree = fake_sha(&format!("tree:{sha}"));
+        let person = json!({"name": "Mona Octocat", "email": "mona@github.com", "date": date});
+        json!({
+            "sha": sha,
+            "node_id": base64(format!("06:Commit{sha}").as_bytes()),
+            "commit": {
+                "author": person,
+                "committer": person,
+                "message": message,
+                "tree": {"sha": tree, "url": format!("{base}/git/trees/{tree}")},
+                "url": format!("{base}/git/commits/{sha}"),
+                "comment_count": 0,
+            },
+            "url": format!("{base}/commits/{sha}"),
+            "html_url": format!("https://github.com/{full}/commit/{sha}"),
+            "comments_url": format!("{base}/commits/{sha}/comments"),
+            "author": user(&self.api_url, ACTOR, ACTOR_ID),
+            "committer": user(&self.api_url, ACTOR, ACTOR_ID),
+            "parents": [],
+        })
+    }
+}
+
+/// A stable, SHA-1-length hex string made from `seed`.
+fn fake_sha(seed: &str) -> String {
+    format!("{:x}", Sha256::digest(seed.as_bytes()))[..40].to_owned()
 }
 
 const ACTOR: &str = "octocat";
@@ -1415,7 +1791,9 @@ fn azure_error(status: u16, code: &str, message: &str, detail: Option<&str>) -> 
 impl Inner {
     /// `None` closes the connection without an answer.
     fn blob(&mut self, req: &BlobRequest) -> Option<BlobReply> {
-        if let Some((status, headers, body)) = self.take_status_fault(Host::Blob, &req.path) {
+        if let Some((status, headers, body)) =
+            self.take_status_fault(Host::Blob, &req.method, &req.path)
+        {
             let mut headers = headers;
             if !headers
                 .iter()
