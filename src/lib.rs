@@ -207,7 +207,8 @@ fn nothing_found(inputs: &Inputs, e: anyhow::Error) -> Result<Outcome> {
 /// Where an artifact goes: an exact `name` (or `merge-multiple`) lands straight in `path`;
 /// anything that may match several artifacts gets `path/<artifact name>`.
 fn destination(inputs: &Inputs, artifact: &Artifact) -> PathBuf {
-    if inputs.selection.is_single_name() || inputs.merge_multiple {
+    // A kept zip is already one file named after its artifact: `path/<name>.zip`.
+    if inputs.selection.is_single_name() || inputs.merge_multiple || inputs.skip_unpack {
         inputs.path.clone()
     } else {
         // The name becomes one path segment, never a path: `a/../b` must not climb.
@@ -321,6 +322,16 @@ async fn prepare(
 /// Moves every prepared artifact into place, oldest first, so with `merge-multiple` the
 /// newest artifact's file wins; says when one artifact's file replaces another's.
 fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
+    // Every conflict with what the destination already holds is found before anything moves.
+    for p in &prepared {
+        p.staging.check(&p.dest).with_context(|| {
+            format!(
+                "cannot move artifact `{}` into {}",
+                p.item.artifact.name,
+                p.dest.display()
+            )
+        })?;
+    }
     let mut owners: HashMap<PathBuf, String> = HashMap::new();
     let mut items = Vec::with_capacity(prepared.len());
     for p in prepared {

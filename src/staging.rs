@@ -51,6 +51,24 @@ impl Staging {
         self.root.join("tree")
     }
 
+    /// Finds every conflict `commit` would meet, without changing anything, so several
+    /// artifacts can all be checked before the first one moves.
+    pub fn check(&self, dest: &Path) -> io::Result<()> {
+        let Ok(meta) = fs::symlink_metadata(dest) else {
+            return Ok(()); // a missing destination is created whole
+        };
+        if !meta.is_dir() {
+            return Err(conflict(
+                dest,
+                "the destination exists and is not a directory",
+            ));
+        }
+        for (rel, is_dir) in walk(&self.tree())? {
+            check_target(dest, &rel, is_dir)?;
+        }
+        Ok(())
+    }
+
     /// Moves everything in the staging tree into `dest`: new files appear, files of the same
     /// path are replaced, everything else in `dest` is left alone. All conflicts are found
     /// before anything moves, and if a move still fails (I/O error), the moves already made are
@@ -73,16 +91,7 @@ impl Staging {
             return Ok(placed);
         }
 
-        let dest_meta = fs::symlink_metadata(dest)?;
-        if !dest_meta.is_dir() {
-            return Err(conflict(
-                dest,
-                "the destination exists and is not a directory",
-            ));
-        }
-        for (rel, is_dir) in &entries {
-            check_target(dest, rel, *is_dir)?;
-        }
+        self.check(dest)?;
 
         let backups = self.root.join("replaced");
         let mut journal: Vec<Done> = Vec::new();

@@ -1004,11 +1004,20 @@ fn artifact_ids_are_fetched_by_id_from_their_own_run() {
 }
 
 #[test]
-#[ignore = "spec changed: no selection is an error; use pattern '*'"]
-fn no_selection_fetches_every_artifact_of_the_run() {
+fn no_selection_is_refused_and_pattern_star_fetches_everything() {
     let gh = FakeGitHub::start();
     let run = run_with_many(&gh);
+    // Fetching everything must be asked for, never happen because `name` was left empty.
     let j = job_with(&gh, &[("run-id", &run.to_string()), ("path", "all")]);
+    j.run().assert_failure_containing("input `name`");
+    let j = job_with(
+        &gh,
+        &[
+            ("run-id", &run.to_string()),
+            ("path", "all"),
+            ("pattern", "*"),
+        ],
+    );
     let out = j.run();
     out.assert_success();
     assert_eq!(
@@ -1236,7 +1245,6 @@ fn one_wrong_digest_fails_everything_and_changes_nothing() {
 /// All artifacts verify, but the second one cannot be placed (it needs a directory where the
 /// workspace has a file): the first one must not stay behind either.
 #[test]
-#[ignore = "known bug: commit_all does not roll back earlier artifacts"]
 fn a_conflict_placing_one_artifact_leaves_the_destination_unchanged() {
     let gh = FakeGitHub::start();
     let run = gh.add_run(REPO, run_on(1));
@@ -1309,7 +1317,6 @@ fn skip_unpack_keeps_the_verified_zip() {
 }
 
 #[test]
-#[ignore = "known bug: zip lands at path/<name>/<name>.zip"]
 fn skip_unpack_with_a_pattern_keeps_each_zip_as_path_name_zip() {
     let gh = FakeGitHub::start();
     let run = run_with_many(&gh);
