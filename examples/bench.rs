@@ -12,6 +12,8 @@
 //! Each round runs both contenders, alternating, under `/usr/bin/time` for wall time and peak
 //! RSS; the table shows medians and the ratio fetch-artifact / pipeline.
 
+#[path = "../tests/support/binary.rs"]
+mod binary;
 #[path = "../tests/support/fake_github.rs"]
 #[allow(dead_code)]
 mod fake_github;
@@ -37,7 +39,10 @@ fn main() -> Res<()> {
     let only: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let want = |w: &str| only.is_empty() || only.contains(&w);
 
-    let binary = build_binary()?;
+    if cfg!(debug_assertions) {
+        eprintln!("note: run with --release for meaningful figures");
+    }
+    let binary = binary::build_binary()?;
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures");
     std::fs::create_dir_all(&fixtures)?;
     let scratch = tempfile::Builder::new()
@@ -337,25 +342,4 @@ impl Rng {
         }
         out.truncate(size);
     }
-}
-
-fn build_binary() -> Res<PathBuf> {
-    let me = std::env::current_exe()?;
-    let profile_dir = me
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot locate the target directory")?;
-    if !profile_dir.ends_with("release") {
-        eprintln!("note: run with --release for meaningful figures");
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "--bin", "fetch-artifact"]);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    if !build.status()?.success() {
-        return Err("cargo build --bin fetch-artifact failed".into());
-    }
-    Ok(profile_dir.join("fetch-artifact"))
 }

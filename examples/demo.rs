@@ -5,6 +5,8 @@
 //!
 //!     cargo run --example demo
 
+#[path = "../tests/support/binary.rs"]
+mod binary;
 #[path = "../tests/support/fake_github.rs"]
 #[allow(dead_code)]
 mod fake_github;
@@ -12,14 +14,14 @@ mod fake_github;
 #[allow(dead_code)]
 mod zips;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use fake_github::{ArtifactSeed, FakeGitHub, RunSeed};
 use zips::ZipBuilder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let binary = binary()?;
+    let binary = binary::build_binary()?;
     let gh = FakeGitHub::start();
     let repo = "octo/app";
     let run = gh.add_run(repo, RunSeed::default());
@@ -78,26 +80,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("fetch-artifact failed".into());
     }
     Ok(())
-}
-
-/// The binary sits next to the examples directory once built; `cargo run --example` does not
-/// build it, so ask cargo to.
-fn binary() -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let me = std::env::current_exe()?;
-    let profile_dir = me
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot locate the target directory")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "--bin", "fetch-artifact"]);
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
-    }
-    if !build.status()?.success() {
-        return Err("cargo build --bin fetch-artifact failed".into());
-    }
-    Ok(profile_dir.join("fetch-artifact"))
 }
 
 fn print_tree(root: &Path, dir: &Path) -> std::io::Result<()> {
