@@ -12,6 +12,152 @@ use crate::extract::Limits;
 use crate::github::{ArtifactId, Repo, RunId};
 use crate::select::{Glob, RunState, Selection};
 
+/// One input of the action: the single definition behind `action.yml`'s `inputs:` (a test
+/// holds the two equal), the `INPUT_*` variable and the command-line flag of the same name.
+#[derive(Debug, Clone, Copy)]
+pub struct InputDef {
+    pub name: &'static str,
+    /// As `action.yml` declares it (`${{ … }}` expressions included).
+    pub default: &'static str,
+    /// One line for `--help`; `action.yml` carries the long description.
+    pub help: &'static str,
+}
+
+impl InputDef {
+    /// A `true`/`false` input, which the command line also takes as a bare `--flag`.
+    pub fn is_flag(&self) -> bool {
+        self.default == "false"
+    }
+}
+
+const fn def(name: &'static str, default: &'static str, help: &'static str) -> InputDef {
+    InputDef {
+        name,
+        default,
+        help,
+    }
+}
+
+/// Every input, in `action.yml` order.
+pub const INPUTS: &[InputDef] = &[
+    def(
+        "name",
+        "",
+        "artifact name (exact; a regular expression with --name-is-regexp)",
+    ),
+    def(
+        "pattern",
+        "",
+        "glob over artifact names, e.g. `dist-*`; `*` takes them all",
+    ),
+    def(
+        "name-is-regexp",
+        "false",
+        "treat --name as a regular expression",
+    ),
+    def(
+        "artifact-ids",
+        "",
+        "comma-separated artifact ids instead of a name",
+    ),
+    def(
+        "run-id",
+        "",
+        "id of the workflow run that uploaded the artifacts",
+    ),
+    def(
+        "path",
+        "",
+        "destination directory (default: the workspace, or the current directory)",
+    ),
+    def(
+        "workflow",
+        "",
+        "find the run: workflow file name (build.yml) or id",
+    ),
+    def("branch", "", "find the run: its branch"),
+    def(
+        "event",
+        "",
+        "find the run: its triggering event (push, pull_request, …)",
+    ),
+    def("commit", "", "find the run: its head commit SHA"),
+    def(
+        "ref",
+        "",
+        "find the run: a branch, tag or commit, resolved to a branch or SHA",
+    ),
+    def(
+        "pr",
+        "",
+        "find the run: a pull request number (its head commit)",
+    ),
+    def("run-number", "", "find the run: its run number"),
+    def(
+        "workflow-conclusion",
+        "success",
+        "find the run: a conclusion or status, or `any`",
+    ),
+    def(
+        "search-artifacts",
+        "false",
+        "walk back to the newest matching run that has the artifacts",
+    ),
+    def(
+        "search-depth",
+        "100",
+        "how many matching runs --search-artifacts looks at",
+    ),
+    def(
+        "allow-forks",
+        "false",
+        "accept runs and artifacts from a fork's code",
+    ),
+    def(
+        "merge-multiple",
+        "false",
+        "put several artifacts straight into --path, newest wins",
+    ),
+    def("parallel-downloads", "4", "artifacts downloaded at once"),
+    def("if-no-artifact-found", "fail", "`fail`, `warn` or `ignore`"),
+    def(
+        "skip-unpack",
+        "false",
+        "keep the verified zip as <path>/<name>.zip",
+    ),
+    def("dry-run", "false", "find and report only; write nothing"),
+    def(
+        "delete-after-download",
+        "false",
+        "delete the artifacts once in place (actions: write)",
+    ),
+    def(
+        "github-token",
+        "${{ github.token }}",
+        "token (prefer GITHUB_TOKEN or GH_TOKEN: flags show in `ps`)",
+    ),
+    def(
+        "repository",
+        "${{ github.repository }}",
+        "owner/name of the source repository",
+    ),
+    def(
+        "retries",
+        "5",
+        "extra attempts on network and server faults",
+    ),
+    def(
+        "max-entries",
+        "1000000",
+        "refuse archives with more entries",
+    ),
+    def(
+        "max-uncompressed-size",
+        "20G",
+        "refuse archives that inflate to more (K, M, G, T)",
+    ),
+];
+
 /// Where the process environment comes from; tests pass a map instead.
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
@@ -117,7 +263,7 @@ pub struct RunFilter {
     pub git_ref: Option<String>,
     pub pr: Option<u64>,
     pub state: RunState,
-    /// Whether `workflow-conclusion` was given explicitly.
+    /// Whether `workflow-conclusion` was given with a value other than the default `success`.
     pub state_given: bool,
     pub search_artifacts: bool,
     pub search_depth: u32,
@@ -297,7 +443,11 @@ fn run_filter(env: &impl Env) -> Result<RunFilter, InputError> {
         run_number: positive(env, "run-number", "a run number")?,
         git_ref: input(env, "ref"),
         pr: positive(env, "pr", "a pull request number")?,
-        state_given: state_raw.is_some(),
+        // The runner always passes action.yml's default (`success`), so only another value
+        // counts as a filter; otherwise every job without `run-id` would search runs.
+        state_given: state_raw
+            .as_deref()
+            .is_some_and(|raw| !raw.eq_ignore_ascii_case("success")),
         state,
         search_artifacts: flag(env, "search-artifacts")?,
         search_depth,

@@ -7,6 +7,7 @@
 //! extraction both happen in a staging directory on the destination's filesystem, and only a
 //! verified, fully extracted tree is moved into place.
 
+pub mod cli;
 pub mod digest;
 pub mod download;
 pub mod extract;

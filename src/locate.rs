@@ -39,6 +39,9 @@ pub async fn locate(client: &Client, inputs: &Inputs) -> Result<Located> {
             ));
         }
         let run = get_run(client, repo, run_id).await?;
+        if run.is_from_fork(repo) {
+            warn_fork_run(&run);
+        }
         let artifacts = in_run(client, repo, sel, &run).await?;
         return Ok(Located {
             run: Some(run),
@@ -52,7 +55,7 @@ pub async fn locate(client: &Client, inputs: &Inputs) -> Result<Located> {
             artifacts,
         });
     }
-    let artifacts = in_repository(client, repo, sel).await?;
+    let artifacts = in_repository(client, repo, sel, inputs.runs.allow_forks).await?;
     Ok(Located {
         run: None,
         artifacts,
@@ -112,14 +115,32 @@ async fn list_run_artifacts(
     Ok(pages.into_iter().flat_map(|p| p.artifacts).collect())
 }
 
-async fn in_repository(client: &Client, repo: &Repo, sel: &Selection) -> Result<Vec<Artifact>> {
+async fn in_repository(
+    client: &Client,
+    repo: &Repo,
+    sel: &Selection,
+    allow_forks: bool,
+) -> Result<Vec<Artifact>> {
     let url = client.repo_url(repo, "/actions/artifacts");
     let query: Vec<(&str, &str)> = sel.server_name().map(|n| ("name", n)).into_iter().collect();
     let pages: Vec<ArtifactPage> = client
         .get_all_pages(&url, &query)
         .await
         .with_context(|| format!("cannot list the artifacts of {repo}"))?;
-    let chosen = choose(sel, pages.into_iter().flat_map(|p| p.artifacts).collect());
+    let mut candidates: Vec<Artifact> = pages.into_iter().flat_map(|p| p.artifacts).collect();
+    // Dropped before choosing, so a newer fork upload cannot shadow the repository's own.
+    if !allow_forks {
+        let before = candidates.len();
+        candidates.retain(|a| !(sel.matches(a) && a.is_from_fork()));
+        let skipped = before - candidates.len();
+        if skipped > 0 {
+            runner::info(&format!(
+                "skipped {skipped} artifact{} uploaded by runs of a fork's code (anyone can write those; set `allow-forks: true` to accept them)",
+                if skipped == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    let chosen = choose(sel, candidates);
     if !chosen.live.is_empty() {
         return Ok(chosen.live);
     }
@@ -172,6 +193,13 @@ async fn by_ids(
     }
     if let Some(a) = artifacts.iter().find(|a| a.expired) {
         return Err(NothingFound(expired_message(&a.name, a, &repo.to_string())).into());
+    }
+    for a in artifacts.iter().filter(|a| a.is_from_fork()) {
+        runner::warning(&format!(
+            "artifact {} (`{}`) was uploaded by a run of a fork's code: treat its files as \
+             untrusted input",
+            a.id, a.name
+        ));
     }
     artifacts.sort_by(|a, b| a.newness().cmp(&b.newness()));
     let first_run = artifacts.first().and_then(|a| a.run_id());
@@ -294,6 +322,21 @@ async fn discover(
         .into());
     }
     Err(NothingFound(format!("no workflow run {describe} in {repo}{cap_note}")).into())
+}
+
+/// A run the user named by id is fetched from even when it ran a fork's code (the
+/// `workflow_run` follow-up of a fork's pull request is a legitimate use), but never silently.
+fn warn_fork_run(run: &WorkflowRun) {
+    let fork = run
+        .head_repository
+        .as_ref()
+        .map(|r| r.full_name.as_str())
+        .unwrap_or("a fork");
+    runner::warning(&format!(
+        "run {} ran code from {fork}: its artifacts can be written by whoever opened the pull \
+         request. Treat the files as untrusted input (do not execute them with secrets in reach)",
+        run.id
+    ));
 }
 
 fn report_forks(n: u32) {

@@ -75,17 +75,51 @@ pub fn report(o: &Outcome, files: &RunnerFiles) -> Result<()> {
         Some(path) => outputs
             .write_to(path)
             .context("cannot write the step outputs (GITHUB_OUTPUT)")?,
-        None => {
-            for (name, value) in outputs.entries() {
-                runner::info(&format!("{name}: {value}"));
-            }
-        }
+        None => print!("{}", readable(o)),
     }
     if let Some(path) = &files.summary {
         runner::append_summary(path, &summary(o))
             .context("cannot write the job summary (GITHUB_STEP_SUMMARY)")?;
     }
     Ok(())
+}
+
+/// The outputs for a person at a terminal (no `GITHUB_OUTPUT`).
+fn readable(o: &Outcome) -> String {
+    let mut text = String::new();
+    if let Some(run) = &o.run {
+        text.push_str(&format!(
+            "run {}{}\n",
+            run.id,
+            run.html_url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(why) = &o.nothing_found {
+        text.push_str(&format!("nothing fetched: {why}\n"));
+        return text;
+    }
+    let verb = if o.dry_run { "would fetch" } else { "fetched" };
+    for i in &o.items {
+        let check = match i.verification {
+            Some(Verification::Verified) => "digest verified",
+            Some(Verification::Unverifiable) => "no published digest",
+            None => "not downloaded",
+        };
+        text.push_str(&format!(
+            "{verb} {} (id {}, {}, {check}) -> {}\n",
+            i.artifact.name,
+            i.artifact.id,
+            human_size(i.bytes),
+            i.path.display()
+        ));
+        if let Some(d) = digest_of(i) {
+            text.push_str(&format!("  {d}\n"));
+        }
+    }
+    text
 }
 
 fn summary(o: &Outcome) -> String {

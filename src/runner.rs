@@ -4,6 +4,7 @@
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Escapes a log-command message: the runner reads one command per line, so `%`, CR and LF are
 /// encoded as it documents.
@@ -18,6 +19,25 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Off the runner (the command line on a laptop) there is nobody to read workflow commands:
+/// warnings and errors go to stderr as plain text, and `::add-mask::` is never printed (it
+/// would show the very secret it means to hide).
+static PLAIN: AtomicBool = AtomicBool::new(false);
+
+/// `GITHUB_ACTIONS=true` is how the runner says "you are in a job".
+pub fn use_plain_text(plain: bool) {
+    PLAIN.store(plain, Ordering::Relaxed);
+}
+
+fn plain() -> bool {
+    PLAIN.load(Ordering::Relaxed)
+}
+
+fn emit_err(line: &str) {
+    let mut out = io::stderr().lock();
+    let _ = writeln!(out, "{line}");
+}
+
 fn emit(line: &str) {
     let mut out = io::stdout().lock();
     // A closed stdout (the runner gone) must not turn a good download into a panic.
@@ -27,6 +47,9 @@ fn emit(line: &str) {
 
 /// Asks the runner to replace `secret` with `***` in every later log line.
 pub fn add_mask(secret: &str) {
+    if plain() {
+        return;
+    }
     // A multi-line secret is masked line by line; the command itself cannot span lines.
     for line in secret.lines().filter(|l| !l.trim().is_empty()) {
         emit(&format!("::add-mask::{}", escape_data(line)));
@@ -43,27 +66,43 @@ pub fn info(msg: &str) {
 }
 
 pub fn debug(msg: &str) {
-    emit(&format!("::debug::{}", escape_data(msg)));
+    if !plain() {
+        emit(&format!("::debug::{}", escape_data(msg)));
+    }
 }
 
 pub fn warning(msg: &str) {
-    emit(&format!("::warning::{}", escape_data(msg)));
+    if plain() {
+        emit_err(&format!("warning: {msg}"));
+    } else {
+        emit(&format!("::warning::{}", escape_data(msg)));
+    }
 }
 
 pub fn error(title: &str, msg: &str) {
-    emit(&format!(
-        "::error title={}::{}",
-        escape_property(title),
-        escape_data(msg)
-    ));
+    if plain() {
+        emit_err(&format!("error: {title}: {msg}"));
+    } else {
+        emit(&format!(
+            "::error title={}::{}",
+            escape_property(title),
+            escape_data(msg)
+        ));
+    }
 }
 
 pub fn group(title: &str) {
-    emit(&format!("::group::{}", escape_data(title)));
+    if plain() {
+        emit(title);
+    } else {
+        emit(&format!("::group::{}", escape_data(title)));
+    }
 }
 
 pub fn end_group() {
-    emit("::endgroup::");
+    if !plain() {
+        emit("::endgroup::");
+    }
 }
 
 /// The step's outputs, written in one append at the end so a failed run leaves no partial set.

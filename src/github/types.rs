@@ -96,12 +96,24 @@ pub struct ArtifactRun {
     pub head_branch: Option<String>,
     #[serde(default)]
     pub head_sha: Option<String>,
+    #[serde(default)]
+    pub repository_id: Option<u64>,
+    #[serde(default)]
+    pub head_repository_id: Option<u64>,
 }
 
 impl Artifact {
     /// The run that produced the artifact, when GitHub says.
     pub fn run_id(&self) -> Option<RunId> {
         self.workflow_run.as_ref().and_then(|r| r.id)
+    }
+
+    /// Whether the run that uploaded it ran a fork's code (a fork's pull request). Unknown
+    /// counts as not a fork: GitHub always sends both ids for artifacts of a run.
+    pub fn is_from_fork(&self) -> bool {
+        self.workflow_run.as_ref().is_some_and(
+            |r| matches!((r.repository_id, r.head_repository_id), (Some(a), Some(b)) if a != b),
+        )
     }
 
     /// Orders by creation time, then id (ids grow over time), so "newest" has one answer.

@@ -820,6 +820,65 @@ fn newer_fork_runs_are_skipped_unless_allowed() {
 }
 
 #[test]
+fn repository_wide_search_skips_fork_uploads_unless_allowed() {
+    // No run-id and no run filters (every input at its action.yml default, as the runner
+    // passes them): the newest `dist` of the repository, but never a fork's by default.
+    let gh = FakeGitHub::start();
+    let base = run_with_dist(&gh, run_on(1), "base repository");
+    let fork = run_with_dist(
+        &gh,
+        RunSeed {
+            head_repository: Some("mallory/app".into()),
+            event: "pull_request".into(),
+            ..run_on(2)
+        },
+        "fork",
+    );
+
+    let (job, out) = fetch(&gh, &[("name", "dist")]);
+    assert_eq!(which(&job.workspace()), "base repository");
+    assert_eq!(out.output("run-id"), base.to_string());
+    assert_logged(&out, &["skipped 1 artifact", "fork"]);
+    assert!(
+        !gh.requests().iter().any(|r| r.path.ends_with("/runs")),
+        "the default workflow-conclusion must not start a run search"
+    );
+
+    let (job, out) = fetch(&gh, &[("name", "dist"), ("allow-forks", "true")]);
+    assert_eq!(which(&job.workspace()), "fork");
+    assert_eq!(out.output("run-id"), fork.to_string());
+    assert!(log_line(&out, &["skipped"]).is_none(), "{}", out.stdout);
+}
+
+#[test]
+fn a_fork_run_named_by_run_id_is_fetched_with_a_warning() {
+    // The `workflow_run` follow-up of a fork's pull request names the run itself: that is
+    // allowed, but the log says plainly that the files are untrusted.
+    let gh = FakeGitHub::start();
+    let fork = run_with_dist(
+        &gh,
+        RunSeed {
+            head_repository: Some("mallory/app".into()),
+            event: "pull_request".into(),
+            ..run_on(2)
+        },
+        "fork",
+    );
+    let (job, out) = fetch(&gh, &[("name", "dist"), ("run-id", &fork.to_string())]);
+    assert_eq!(which(&job.workspace()), "fork");
+    let warnings = out.warnings().join("\n");
+    assert!(
+        warnings.contains("mallory/app") && warnings.contains("untrusted"),
+        "{}",
+        out.stdout
+    );
+
+    let base = run_with_dist(&gh, run_on(3), "base");
+    let (_, out) = fetch(&gh, &[("name", "dist"), ("run-id", &base.to_string())]);
+    assert!(out.warnings().is_empty(), "{}", out.stdout);
+}
+
+#[test]
 fn run_filters_are_ignored_with_run_id() {
     let gh = FakeGitHub::start();
     let given = run_with_dist(&gh, run_on(1), "given run");

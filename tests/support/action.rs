@@ -107,13 +107,21 @@ impl Job {
             ("HOME".into(), p("home")),
             ("GITHUB_ACTIONS".into(), "true".into()),
             ("FETCH_ARTIFACT_RETRY_BASE_MS".into(), "20".into()),
-            // Every declared input arrives, empty when the workflow does not set it.
-            ("INPUT_NAME".into(), String::new()),
-            ("INPUT_RUN-ID".into(), String::new()),
-            ("INPUT_PATH".into(), String::new()),
-            ("INPUT_REPOSITORY".into(), String::new()),
-            ("INPUT_GITHUB-TOKEN".into(), TOKEN.into()),
         ];
+        // Every input action.yml declares arrives, filled with its default, as the runner
+        // passes them: the binary must not mistake a default for a choice the user made.
+        let env = env
+            .into_iter()
+            .chain(action_defaults().into_iter().map(|(name, default)| {
+                let value = match default.as_str() {
+                    "${{ github.token }}" => TOKEN.to_owned(),
+                    "${{ github.repository }}" => REPO.to_owned(),
+                    d if d.contains("${{") => panic!("unknown expression in default: {d}"),
+                    _ => default,
+                };
+                (format!("INPUT_{}", name.to_ascii_uppercase()), value)
+            }))
+            .collect();
         Job {
             root,
             env,
@@ -173,6 +181,39 @@ impl Job {
             summary: read("file_commands/step_summary"),
         }
     }
+}
+
+/// The inputs of `action.yml` with their defaults (empty when none), in declaration order.
+/// A line-based reading of the file's fixed layout: two-space-indented input names under
+/// `inputs:`, each with a `default:` line.
+pub fn action_defaults() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml"))
+        .expect("read action.yml");
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut in_inputs = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_inputs = line == "inputs:";
+            continue;
+        }
+        if !in_inputs {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+        {
+            out.push((name.to_owned(), String::new()));
+        } else if let Some(value) = line.trim_start().strip_prefix("default:") {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(value);
+            out.last_mut().expect("default before any input").1 = value.to_owned();
+        }
+    }
+    assert!(out.len() > 10, "action.yml inputs not found: {out:?}");
+    out
 }
 
 /// Parses a `GITHUB_OUTPUT` file the way the runner does (`name=value` and `name<<DELIM`).
