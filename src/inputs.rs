@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::extract::Limits;
 use crate::github::{ArtifactId, Repo, RunId};
 use crate::select::{Glob, RunState, Selection};
+use crate::staging::Owner;
 
 /// One input of the action: the single definition behind `action.yml`'s `inputs:` (a test
 /// holds the two equal), the `INPUT_*` variable and the command-line flag of the same name.
@@ -250,6 +251,8 @@ pub struct Inputs {
     pub dry_run: bool,
     /// `delete-after-download`.
     pub delete_after: bool,
+    /// Who gets what lands: the workspace's owner when we run as root (see [`Owner`]).
+    pub owner: Option<Owner>,
 }
 
 /// The run filters (all optional, combined with AND).
@@ -563,6 +566,9 @@ impl Inputs {
             None => std::env::current_dir()
                 .map_err(|e| invalid("path", format!("cannot read the current directory: {e}")))?,
         };
+        // Only the runner's workspace has an owner to match; by hand, files are the user's.
+        let owner = non_empty_env(env, "GITHUB_WORKSPACE")
+            .and_then(|ws| Owner::for_workspace(Path::new(&ws)));
         let home = non_empty_env(env, "HOME").map(PathBuf::from);
         let path = resolve_path(input(env, "path").as_deref(), &workspace, home.as_deref())
             .map_err(|e| invalid("path", e))?;
@@ -640,6 +646,7 @@ impl Inputs {
             skip_unpack: flag(env, "skip-unpack")?,
             dry_run: flag(env, "dry-run")?,
             delete_after: flag(env, "delete-after-download")?,
+            owner,
             run_id,
             path,
             token,

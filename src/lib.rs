@@ -272,7 +272,7 @@ async fn prepare(
     artifact: Artifact,
     dest: PathBuf,
 ) -> Result<Prepared> {
-    let staging = Staging::create(&dest)
+    let staging = Staging::create(&dest, inputs.owner)
         .with_context(|| format!("cannot prepare the destination {}", dest.display()))?;
     let blob = staging.download_file();
     let downloaded = download::download(client, &inputs.repository, &artifact, &blob).await?;
@@ -333,17 +333,13 @@ fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
             )
         })?;
     }
-    let mut owners: HashMap<PathBuf, String> = HashMap::new();
-    let mut items = Vec::with_capacity(prepared.len());
-    for p in prepared {
-        let name = p.item.artifact.name.clone();
-        let placed = p
-            .staging
-            .commit(&p.dest)
-            .with_context(|| format!("cannot move artifact `{name}` into {}", p.dest.display()))?;
-        if merge {
-            for path in placed.iter().filter(|f| f.is_file()) {
-                if let Some(prev) = owners.insert(path.clone(), name.clone())
+    if merge && prepared.len() > 1 {
+        let mut from: HashMap<PathBuf, &str> = HashMap::new();
+        for p in &prepared {
+            let name = p.item.artifact.name.as_str();
+            for rel in p.staging.files().context("cannot list a staged artifact")? {
+                let path = p.dest.join(rel);
+                if let Some(prev) = from.insert(path.clone(), name)
                     && prev != name
                 {
                     runner::info(&format!(
@@ -353,6 +349,13 @@ fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
                 }
             }
         }
+    }
+    let mut items = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        let name = p.item.artifact.name.clone();
+        p.staging
+            .commit(&p.dest)
+            .with_context(|| format!("cannot move artifact `{name}` into {}", p.dest.display()))?;
         match &p.item.extracted {
             Some(x) => runner::info(&format!(
                 "`{name}`: extracted {} files ({} bytes) into {}",

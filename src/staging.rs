@@ -16,11 +16,13 @@ const PREFIX: &str = ".fetch-artifact-staging-";
 
 pub struct Staging {
     root: PathBuf,
+    owner: Option<Owner>,
 }
 
 impl Staging {
-    /// Creates a fresh staging directory for `dest` (which may not exist yet).
-    pub fn create(dest: &Path) -> io::Result<Staging> {
+    /// Creates a fresh staging directory for `dest` (which may not exist yet); what it
+    /// places will belong to `owner` (when given).
+    pub fn create(dest: &Path, owner: Option<Owner>) -> io::Result<Staging> {
         let home = nearest_existing_dir(dest)?;
         let mut rand = [0u8; 8];
         getrandom::fill(&mut rand).map_err(|e| io::Error::other(e.to_string()))?;
@@ -29,7 +31,7 @@ impl Staging {
         fs::create_dir(&root).map_err(|e| annotate(e, "cannot create staging directory", &root))?;
         // Only we need to see half-finished files.
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700))?;
-        let staging = Staging { root };
+        let staging = Staging { root, owner };
         // The tree may become the destination itself by one rename: give it a directory's
         // mode now, whatever the umask.
         fs::create_dir(staging.tree())?;
@@ -54,54 +56,88 @@ impl Staging {
     /// Finds every conflict `commit` would meet, without changing anything, so several
     /// artifacts can all be checked before the first one moves.
     pub fn check(&self, dest: &Path) -> io::Result<()> {
-        let Ok(meta) = fs::symlink_metadata(dest) else {
-            return Ok(()); // a missing destination is created whole
-        };
-        if !meta.is_dir() {
-            return Err(conflict(
-                dest,
-                "the destination exists and is not a directory",
-            ));
-        }
-        for (rel, is_dir) in walk(&self.tree())? {
-            check_target(dest, &rel, is_dir)?;
-        }
-        Ok(())
+        plan(&self.tree(), dest).map(drop)
+    }
+
+    /// The regular files in the staging tree, relative to it (for "which artifact's file
+    /// replaces which" with `merge-multiple`).
+    pub fn files(&self) -> io::Result<Vec<PathBuf>> {
+        Ok(walk(&self.tree())?
+            .into_iter()
+            .filter(|(_, is_dir)| !is_dir)
+            .map(|(rel, _)| rel)
+            .collect())
     }
 
     /// Moves everything in the staging tree into `dest`: new files appear, files of the same
     /// path are replaced, everything else in `dest` is left alone. All conflicts are found
     /// before anything moves, and if a move still fails (I/O error), the moves already made are
     /// undone, so `dest` ends either fully updated or as it was.
-    pub fn commit(&self, dest: &Path) -> io::Result<Vec<PathBuf>> {
+    pub fn commit(&self, dest: &Path) -> io::Result<()> {
         let tree = self.tree();
-        let entries = walk(&tree)?;
-        let placed: Vec<PathBuf> = entries.iter().map(|(rel, _)| dest.join(rel)).collect();
+        if let Some(owner) = self.owner {
+            owner.give(&tree)?;
+            for (rel, _) in walk(&tree)? {
+                owner.give(&tree.join(rel))?;
+            }
+        }
 
         if fs::symlink_metadata(dest).is_err() {
             // Fast path: the destination does not exist, so one rename puts it all in place.
             let mut created = Vec::new();
-            let result = create_parents(dest, &mut created).and_then(|()| fs::rename(&tree, dest));
+            let result = create_parents(dest, self.owner, &mut created)
+                .and_then(|()| fs::rename(&tree, dest));
             if let Err(e) = result {
                 for dir in created.iter().rev() {
                     let _ = fs::remove_dir(dir);
                 }
                 return Err(annotate(e, "cannot move the artifact into", dest));
             }
-            return Ok(placed);
+            return Ok(());
         }
 
-        self.check(dest)?;
-
+        let steps = plan(&tree, dest)?;
         let backups = self.root.join("replaced");
         let mut journal: Vec<Done> = Vec::new();
-        for (rel, is_dir) in &entries {
-            if let Err(e) = place(&tree, dest, &backups, rel, *is_dir, &mut journal) {
+        for step in &steps {
+            if let Err(e) = place(&tree, dest, &backups, step, &mut journal) {
                 rollback(journal);
                 return Err(e);
             }
         }
-        Ok(placed)
+        Ok(())
+    }
+}
+
+/// Who should own what lands: the workspace's owner, when we run as root (the runner starts
+/// container actions as root, and root-owned files in a self-hosted runner's workspace cannot
+/// be deleted by the steps that follow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Owner {
+    /// The owner of `workspace`, if we are root and it is someone else's; `None` otherwise
+    /// (a normal user's files are already theirs).
+    pub fn for_workspace(workspace: &Path) -> Option<Owner> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let meta = fs::metadata(workspace).ok()?;
+        let owner = Owner {
+            uid: meta.uid(),
+            gid: meta.gid(),
+        };
+        (owner != Owner { uid: 0, gid: 0 }).then_some(owner)
+    }
+
+    fn give(&self, path: &Path) -> io::Result<()> {
+        std::os::unix::fs::lchown(path, Some(self.uid), Some(self.gid))
+            .map_err(|e| annotate(e, "cannot change the owner of", path))
     }
 }
 
@@ -113,9 +149,76 @@ impl Drop for Staging {
     }
 }
 
+/// One move of a commit, found (and checked) before any is made.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Nothing is at the target: the entry (a whole subtree, for a directory) moves by one
+    /// rename, which is what keeps a 10 000-file artifact from costing 10 000 renames.
+    Move(PathBuf),
+    /// A file of the same path is replaced (and kept aside until the commit is over).
+    Replace(PathBuf),
+}
+
+/// The moves that merge `tree` into the existing directory `dest`, or the first conflict:
+/// never write through a symlink in the destination (it could point anywhere), never swap a
+/// file for a directory or back (the artifact adds and replaces files, it never deletes).
+fn plan(tree: &Path, dest: &Path) -> io::Result<Vec<Step>> {
+    let Ok(meta) = fs::symlink_metadata(dest) else {
+        return Ok(Vec::new()); // a missing destination is created whole
+    };
+    if !meta.is_dir() {
+        return Err(conflict(
+            dest,
+            "the destination exists and is not a directory",
+        ));
+    }
+    let mut steps = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let mut children: Vec<_> = fs::read_dir(tree.join(&rel))?.collect::<Result<_, _>>()?;
+        children.sort_by_key(|e| e.file_name());
+        for child in children {
+            let child_rel = rel.join(child.file_name());
+            let is_dir = child.file_type()?.is_dir();
+            let target = dest.join(&child_rel);
+            let existing = match fs::symlink_metadata(&target) {
+                Ok(m) => m.file_type(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    steps.push(Step::Move(child_rel));
+                    continue;
+                }
+                Err(e) => return Err(annotate(e, "cannot inspect", &target)),
+            };
+            match (is_dir, existing.is_dir(), existing.is_symlink()) {
+                (true, _, true) => {
+                    return Err(conflict(
+                        &target,
+                        "is a symbolic link in the destination; refusing to write through it",
+                    ));
+                }
+                (true, true, _) => stack.push(child_rel),
+                (true, false, _) => {
+                    return Err(conflict(
+                        &target,
+                        "is a file in the destination, but the artifact has a directory there",
+                    ));
+                }
+                (false, true, _) => {
+                    return Err(conflict(
+                        &target,
+                        "is a directory in the destination, but the artifact has a file there",
+                    ));
+                }
+                // A file replaces a file or a link itself (rename never follows a link).
+                (false, false, _) => steps.push(Step::Replace(child_rel)),
+            }
+        }
+    }
+    Ok(steps)
+}
+
 /// One step of a commit, remembered so it can be undone.
 enum Done {
-    CreatedDir(PathBuf),
     MovedIn {
         target: PathBuf,
         from: PathBuf,
@@ -131,39 +234,33 @@ fn place(
     tree: &Path,
     dest: &Path,
     backups: &Path,
-    rel: &Path,
-    is_dir: bool,
+    step: &Step,
     journal: &mut Vec<Done>,
 ) -> io::Result<()> {
-    let target = dest.join(rel);
-    let from = tree.join(rel);
-    if is_dir {
-        if fs::symlink_metadata(&target).is_err() {
-            fs::create_dir(&target).map_err(|e| annotate(e, "cannot create", &target))?;
-            let mode = fs::metadata(&from)?.permissions().mode() & 0o777;
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode))?;
-            journal.push(Done::CreatedDir(target));
+    match step {
+        Step::Move(rel) => {
+            let (from, target) = (tree.join(rel), dest.join(rel));
+            fs::rename(&from, &target)
+                .map_err(|e| annotate(e, "cannot move into place", &target))?;
+            journal.push(Done::MovedIn { target, from });
         }
-        return Ok(());
-    }
-    if fs::symlink_metadata(&target).is_ok() {
-        let backup = backups.join(rel);
-        if let Some(parent) = backup.parent() {
-            fs::create_dir_all(parent)?;
+        Step::Replace(rel) => {
+            let (from, target) = (tree.join(rel), dest.join(rel));
+            let backup = backups.join(rel);
+            if let Some(parent) = backup.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(&target, &backup).map_err(|e| annotate(e, "cannot replace", &target))?;
+            if let Err(e) = fs::rename(&from, &target) {
+                let _ = fs::rename(&backup, &target);
+                return Err(annotate(e, "cannot move into place", &target));
+            }
+            journal.push(Done::Replaced {
+                target,
+                backup,
+                from,
+            });
         }
-        fs::rename(&target, &backup).map_err(|e| annotate(e, "cannot replace", &target))?;
-        if let Err(e) = fs::rename(&from, &target) {
-            let _ = fs::rename(&backup, &target);
-            return Err(annotate(e, "cannot move into place", &target));
-        }
-        journal.push(Done::Replaced {
-            target,
-            backup,
-            from,
-        });
-    } else {
-        fs::rename(&from, &target).map_err(|e| annotate(e, "cannot move into place", &target))?;
-        journal.push(Done::MovedIn { target, from });
     }
     Ok(())
 }
@@ -171,9 +268,6 @@ fn place(
 fn rollback(journal: Vec<Done>) {
     for step in journal.into_iter().rev() {
         match step {
-            Done::CreatedDir(dir) => {
-                let _ = fs::remove_dir(dir);
-            }
             Done::MovedIn { target, from } => {
                 let _ = fs::rename(&target, &from);
             }
@@ -187,46 +281,6 @@ fn rollback(journal: Vec<Done>) {
             }
         }
     }
-}
-
-/// Refuses to write through a symlink already in the destination (it could point anywhere), or
-/// to swap a file for a directory or back: the artifact adds and replaces files, never deletes.
-fn check_target(dest: &Path, rel: &Path, is_dir: bool) -> io::Result<()> {
-    let mut current = dest.to_path_buf();
-    let parts: Vec<_> = rel.components().collect();
-    for (i, c) in parts.iter().enumerate() {
-        current.push(c);
-        let last = i + 1 == parts.len();
-        let Ok(meta) = fs::symlink_metadata(&current) else {
-            return Ok(()); // does not exist: everything below is new
-        };
-        let ft = meta.file_type();
-        if !last {
-            if ft.is_symlink() {
-                return Err(conflict(
-                    &current,
-                    "is a symbolic link in the destination; refusing to write through it",
-                ));
-            }
-            if !ft.is_dir() {
-                return Err(conflict(
-                    &current,
-                    "is a file in the destination, but the artifact needs a directory there",
-                ));
-            }
-        } else if is_dir && !ft.is_dir() {
-            return Err(conflict(
-                &current,
-                "is a file or link in the destination, but the artifact has a directory there",
-            ));
-        } else if !is_dir && ft.is_dir() {
-            return Err(conflict(
-                &current,
-                "is a directory in the destination, but the artifact has a file there",
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn conflict(path: &Path, why: &str) -> io::Error {
@@ -275,7 +329,7 @@ fn nearest_existing_dir(dest: &Path) -> io::Result<PathBuf> {
     ))
 }
 
-fn create_parents(dest: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
+fn create_parents(dest: &Path, owner: Option<Owner>, created: &mut Vec<PathBuf>) -> io::Result<()> {
     let Some(parent) = dest.parent() else {
         return Ok(());
     };
@@ -285,8 +339,11 @@ fn create_parents(dest: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
         .collect();
     for dir in missing.into_iter().rev() {
         fs::create_dir(dir).map_err(|e| annotate(e, "cannot create", dir))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
         created.push(dir.to_path_buf());
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
+        if let Some(o) = owner {
+            o.give(dir)?;
+        }
     }
     Ok(())
 }
@@ -318,7 +375,7 @@ mod tests {
     }
 
     fn stage(dest: &Path, files: &[(&str, &str)]) -> Staging {
-        let s = Staging::create(dest).unwrap();
+        let s = Staging::create(dest, None).unwrap();
         for (rel, content) in files {
             let p = s.tree().join(rel);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -391,28 +448,59 @@ mod tests {
         fs::create_dir(&dest).unwrap();
         fs::write(dest.join("a"), "old").unwrap();
         let s = stage(&dest, &[("a", "new"), ("b", "b")]);
+        let steps = plan(&s.tree(), &dest).unwrap();
+        assert_eq!(
+            steps,
+            vec![Step::Replace("a".into()), Step::Move("b".into())]
+        );
         let mut journal = Vec::new();
         let backups = s.root().join("replaced");
-        place(
-            &s.tree(),
-            &dest,
-            &backups,
-            Path::new("a"),
-            false,
-            &mut journal,
-        )
-        .unwrap();
-        place(
-            &s.tree(),
-            &dest,
-            &backups,
-            Path::new("b"),
-            false,
-            &mut journal,
-        )
-        .unwrap();
+        for step in &steps {
+            place(&s.tree(), &dest, &backups, step, &mut journal).unwrap();
+        }
         rollback(journal);
         drop(s);
         assert_eq!(listing(&dest), vec!["a=old"]);
+    }
+
+    #[test]
+    fn new_subtrees_move_whole_and_existing_ones_are_descended() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("d");
+        fs::create_dir_all(dest.join("old/deep")).unwrap();
+        let s = stage(
+            &dest,
+            &[
+                ("new/x/1", "1"),
+                ("new/2", "2"),
+                ("old/deep/3", "3"),
+                ("old/4", "4"),
+            ],
+        );
+        let mut steps = plan(&s.tree(), &dest).unwrap();
+        steps.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        assert_eq!(
+            steps,
+            vec![
+                Step::Move("new".into()),
+                Step::Move("old/4".into()),
+                Step::Move("old/deep/3".into()),
+            ]
+        );
+        s.commit(&dest).unwrap();
+        drop(s);
+        assert_eq!(
+            listing(&dest),
+            vec![
+                "new/2=2",
+                "new/x/1=1",
+                "new/x=/",
+                "new=/",
+                "old/4=4",
+                "old/deep/3=3",
+                "old/deep=/",
+                "old=/"
+            ]
+        );
     }
 }

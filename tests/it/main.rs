@@ -8,3 +8,4 @@ mod fake_server;
 mod faults;
 mod fetch;
 mod hostile;
+mod runner_fit;
