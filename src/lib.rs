@@ -14,6 +14,7 @@ pub mod extract;
 pub mod github;
 pub mod inputs;
 pub mod locate;
+mod random;
 pub mod report;
 pub mod runner;
 pub mod select;

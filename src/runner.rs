@@ -166,9 +166,7 @@ fn append(path: &Path, text: &str) -> io::Result<()> {
 }
 
 fn random_hex(bytes: usize) -> io::Result<String> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random::hex(bytes)
 }
 
 /// The files the runner gave us, read from the environment once.

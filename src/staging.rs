@@ -24,9 +24,7 @@ impl Staging {
     /// places will belong to `owner` (when given).
     pub fn create(dest: &Path, owner: Option<Owner>) -> io::Result<Staging> {
         let home = nearest_existing_dir(dest)?;
-        let mut rand = [0u8; 8];
-        getrandom::fill(&mut rand).map_err(|e| io::Error::other(e.to_string()))?;
-        let suffix: String = rand.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = crate::random::hex(8)?;
         let root = home.join(format!("{PREFIX}{suffix}"));
         fs::create_dir(&root).map_err(|e| annotate(e, "cannot create staging directory", &root))?;
         // Only we need to see half-finished files.

@@ -72,7 +72,7 @@ impl RetryPolicy {
 /// A number in [0, 1).
 fn jitter() -> f64 {
     let mut b = [0u8; 4];
-    if getrandom::fill(&mut b).is_err() {
+    if crate::random::fill(&mut b).is_err() {
         return 0.5;
     }
     f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)

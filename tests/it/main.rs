@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod container;
 mod discovery;
 mod fake_server;
 mod faults;
