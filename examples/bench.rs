@@ -177,6 +177,9 @@ fn compare(
         for (k, v) in inputs {
             cmd.env(format!("INPUT_{}", k.to_ascii_uppercase()), v);
         }
+        // Start each contender with no dirty pages left by the other: writeback of 10 000
+        // files otherwise lands on whoever runs next.
+        sync()?;
         let out = cmd.output()?;
         if !out.status.success() {
             return Err(format!(
@@ -197,6 +200,7 @@ fn compare(
                 gh.api_url()
             ));
         }
+        sync()?;
         let out = Command::new("/usr/bin/time")
             .args(["-f", "%e %M", "-o"])
             .arg(dir.join("pipeline.time"))
@@ -222,6 +226,11 @@ fn compare(
         ours: medians(&ours),
         pipeline: medians(&theirs),
     })
+}
+
+fn sync() -> Res<()> {
+    Command::new("sync").status()?;
+    Ok(())
 }
 
 /// `/usr/bin/time -f "%e %M"`: elapsed seconds and peak RSS in KiB (the largest process).

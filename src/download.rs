@@ -6,15 +6,23 @@
 //! blob URL that stops working is replaced by a fresh one from the API.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use reqwest::header::{self, HeaderMap};
 use tokio::fs::File;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::time::Instant;
 
 use crate::digest::{Digest, Hasher};
 use crate::github::{ApiError, Artifact, Client, Repo};
 use crate::locate::expired_message;
+use crate::report::human_size;
+
+/// How often a running download reports progress. The job log is not a terminal, so each report
+/// is a line of its own; a few seconds apart keeps a long download visibly alive without
+/// flooding the log.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// What the blob turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +74,18 @@ pub async fn download(
     let mut kind = None;
     let policy = client.retry_policy().clone();
     let mut failures = 0;
+    let mut progress = Progress::new(&artifact.name, artifact.size_in_bytes, progress_every());
     loop {
-        let err = match fetch(client, &url, &mut out, &mut kind, &artifact.name).await {
+        let err = match fetch(
+            client,
+            &url,
+            &mut out,
+            &mut kind,
+            &artifact.name,
+            &mut progress,
+        )
+        .await
+        {
             Ok(()) => break,
             Err(e) => e,
         };
@@ -144,6 +162,70 @@ impl Sink {
     }
 }
 
+/// The periodic "so far" line of one download.
+struct Progress {
+    name: String,
+    /// `size_in_bytes` from the API: only a hint, the blob may turn out larger or smaller.
+    total: u64,
+    every: Duration,
+    next: Instant,
+    /// Bytes and time at the previous report, for the rate since then.
+    last: (u64, Instant),
+}
+
+impl Progress {
+    fn new(name: &str, total: u64, every: Duration) -> Progress {
+        let now = Instant::now();
+        Progress {
+            // The name comes from the API; a line break in it would end the log line early.
+            name: name.chars().filter(|c| !c.is_control()).collect(),
+            total,
+            every,
+            next: now + every,
+            last: (0, now),
+        }
+    }
+
+    fn report(&mut self, written: u64) {
+        let now = Instant::now();
+        let (before, then) = self.last;
+        let secs = now.duration_since(then).as_secs_f64();
+        // A restart from byte 0 makes `written` smaller than before: no negative rates.
+        let rate = match written.checked_sub(before) {
+            Some(delta) if secs > 0.0 => delta as f64 / secs,
+            _ => 0.0,
+        };
+        crate::runner::info(&progress_line(&self.name, written, self.total, rate));
+        self.last = (written, now);
+        // From now, not from the missed deadline: after a long pause, one line, not a burst.
+        self.next = now + self.every;
+    }
+}
+
+/// `dist: 120.0 MiB of 300.0 MiB (40%), 85.3 MB/s`; without the total when the API gave none.
+fn progress_line(name: &str, written: u64, total: u64, bytes_per_sec: f64) -> String {
+    let so_far = human_size(written);
+    let rate = bytes_per_sec / 1e6;
+    if total == 0 {
+        return format!("{name}: {so_far}, {rate:.1} MB/s");
+    }
+    let percent = (u128::from(written) * 100 / u128::from(total)).min(100);
+    format!(
+        "{name}: {so_far} of {} ({percent}%), {rate:.1} MB/s",
+        human_size(total)
+    )
+}
+
+/// The progress interval. `FETCH_ARTIFACT_PROGRESS_MS` shortens it for the test suite.
+fn progress_every() -> Duration {
+    std::env::var("FETCH_ARTIFACT_PROGRESS_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        // Zero would report on every wake-up: ignore it like a value that does not parse.
+        .filter(|ms| *ms > 0)
+        .map_or(PROGRESS_EVERY, Duration::from_millis)
+}
+
 /// One GET of the blob, from `out.written` on, appended to `out`.
 async fn fetch(
     client: &Client,
@@ -151,6 +233,7 @@ async fn fetch(
     out: &mut Sink,
     kind: &mut Option<BlobKind>,
     artifact_name: &str,
+    progress: &mut Progress,
 ) -> Result<(), ApiError> {
     let shown = crate::github::redact_query(url);
     let local = |e: std::io::Error| ApiError::Transport {
@@ -170,8 +253,22 @@ async fn fetch(
     if kind.is_none() {
         *kind = Some(classify(resp.headers(), artifact_name));
     }
+    // A timer beside the reads, not a check per chunk: a download that has stalled still
+    // reports, and its falling rate is what the reader of the log needs to see.
+    let tick = tokio::time::sleep_until(progress.next);
+    tokio::pin!(tick);
     loop {
-        match resp.chunk().await {
+        let next = tokio::select! {
+            // `chunk` only takes data out of the body when it is ready, so dropping it for the
+            // timer loses nothing.
+            next = resp.chunk() => next,
+            () = &mut tick => {
+                progress.report(out.written);
+                tick.as_mut().reset(progress.next);
+                continue;
+            }
+        };
+        match next {
             Ok(Some(chunk)) => {
                 if crate::is_cancelled() {
                     return Err(local(std::io::Error::other("cancelled")));
@@ -363,6 +460,24 @@ mod tests {
         assert_eq!(base_name("a/"), None);
         assert_eq!(base_name(".."), None);
         assert_eq!(base_name("a\u{7}b").as_deref(), Some("ab"));
+    }
+
+    #[test]
+    fn progress_lines() {
+        assert_eq!(
+            progress_line("dist", 120 << 20, 300 << 20, 85.3e6),
+            "dist: 120.0 MiB of 300.0 MiB (40%), 85.3 MB/s"
+        );
+        // `size_in_bytes` smaller than the blob: never past 100%.
+        assert_eq!(
+            progress_line("dist", 3 << 20, 2 << 20, 0.0),
+            "dist: 3.0 MiB of 2.0 MiB (100%), 0.0 MB/s"
+        );
+        assert_eq!(
+            progress_line("dist", 1536, 0, 2e5),
+            "dist: 1.5 KiB, 0.2 MB/s"
+        );
+        assert_eq!(Progress::new("a\r\nb", 1, PROGRESS_EVERY).name, "ab");
     }
 
     #[test]

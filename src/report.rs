@@ -169,7 +169,8 @@ pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
+    // 1023.97 KiB would print as "1024.0 KiB": promote what rounds up to the next unit.
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
         value /= 1024.0;
         unit += 1;
     }
@@ -189,5 +190,6 @@ mod tests {
         assert_eq!(human_size(5), "5 B");
         assert_eq!(human_size(1536), "1.5 KiB");
         assert_eq!(human_size(3 << 30), "3.0 GiB");
+        assert_eq!(human_size((1 << 20) - 1), "1.0 MiB");
     }
 }

@@ -56,6 +56,9 @@ impl Client {
             // An idle-read timeout, not a total one: a big download may take long, a stalled
             // one must not hang the job.
             .read_timeout(read_timeout)
+            // No `.no_proxy()`: the runner hands its proxy settings to container actions as
+            // HTTP(S)_PROXY / NO_PROXY, which reqwest reads here by itself, loopback included
+            // (tests/it/network.rs holds it to that).
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Client {

@@ -9,4 +9,5 @@ mod fake_server;
 mod faults;
 mod fetch;
 mod hostile;
+mod network;
 mod runner_fit;

@@ -235,6 +235,9 @@ pub enum Fault {
     },
     /// The next `times` blob downloads ignore `Range` and send no `Accept-Ranges`.
     NoRanges { times: u32 },
+    /// The next `times` blob downloads send their body at about `bytes_per_sec`, for tests of
+    /// what the client shows while a download takes a while.
+    Throttle { bytes_per_sec: u64, times: u32 },
     /// From now on each signed blob URL serves one download; a second GET of it gets 403 like an
     /// expired SAS, and only a new `/zip` call mints a working URL.
     BlobUrlSingleUse,
@@ -741,7 +744,8 @@ impl Inner {
             | Fault::StatusFor { times, .. }
             | Fault::ResetMidBody { times, .. }
             | Fault::StallMidBody { times, .. }
-            | Fault::NoRanges { times } => {
+            | Fault::NoRanges { times }
+            | Fault::Throttle { times, .. } => {
                 *times -= 1;
                 *times
             }
@@ -812,7 +816,8 @@ fn fault_times(f: &Fault) -> u32 {
         | Fault::StatusFor { times, .. }
         | Fault::ResetMidBody { times, .. }
         | Fault::StallMidBody { times, .. }
-        | Fault::NoRanges { times } => *times,
+        | Fault::NoRanges { times }
+        | Fault::Throttle { times, .. } => *times,
         Fault::BlobUrlSingleUse => 1,
     }
 }
@@ -1611,6 +1616,8 @@ struct BlobReply {
     headers: Vec<(String, String)>,
     body: Bytes,
     cut: Option<Cut>,
+    /// Bytes per second, for a throttled body.
+    pace: Option<u64>,
 }
 
 /// How a faulted download ends early.
@@ -1741,28 +1748,55 @@ async fn write_reply(
     }
     match reply.cut {
         None => {
-            write.write_all(&reply.body).await?;
+            write_paced(write, &reply.body, reply.pace).await?;
             write.flush().await?;
             Ok(true)
         }
         Some(Cut::Close { after }) => {
-            write
-                .write_all(&reply.body[..after.min(reply.body.len())])
-                .await?;
+            write_paced(
+                write,
+                &reply.body[..after.min(reply.body.len())],
+                reply.pace,
+            )
+            .await?;
             write.flush().await?;
             // FIN after a short body: every HTTP client must call that an incomplete message.
             write.shutdown().await?;
             Ok(false)
         }
         Some(Cut::Stall { after, stall }) => {
-            write
-                .write_all(&reply.body[..after.min(reply.body.len())])
-                .await?;
+            write_paced(
+                write,
+                &reply.body[..after.min(reply.body.len())],
+                reply.pace,
+            )
+            .await?;
             write.flush().await?;
             tokio::time::sleep(stall).await;
             Ok(false)
         }
     }
+}
+
+/// Writes `body` at about `pace` bytes per second, or at once without one.
+async fn write_paced(
+    write: &mut OwnedWriteHalf,
+    body: &[u8],
+    pace: Option<u64>,
+) -> std::io::Result<()> {
+    const TICK: Duration = Duration::from_millis(50);
+    let Some(rate) = pace else {
+        return write.write_all(body).await;
+    };
+    // Twenty slices a second, one per tick: the client sees a steady trickle, not bursts a
+    // second apart.
+    let slice = usize::try_from(rate / 20).unwrap_or(usize::MAX).max(1);
+    for part in body.chunks(slice) {
+        write.write_all(part).await?;
+        write.flush().await?;
+        tokio::time::sleep(TICK).await;
+    }
+    Ok(())
 }
 
 fn azure_error(status: u16, code: &str, message: &str, detail: Option<&str>) -> BlobReply {
@@ -1785,6 +1819,7 @@ fn azure_error(status: u16, code: &str, message: &str, detail: Option<&str>) -> 
         ],
         body: Bytes::from(body),
         cut: None,
+        pace: None,
     }
 }
 
@@ -1811,6 +1846,7 @@ impl Inner {
                 headers,
                 body: Bytes::from(body),
                 cut: None,
+                pace: None,
             });
         }
         if !matches!(req.method.as_str(), "GET" | "HEAD") {
@@ -1956,11 +1992,18 @@ impl Inner {
                 },
                 _ => unreachable!("picked a body fault"),
             });
+        let pace = self
+            .take_fault(|f| matches!(f, Fault::Throttle { .. }))
+            .map(|f| match f {
+                Fault::Throttle { bytes_per_sec, .. } => bytes_per_sec,
+                _ => unreachable!("picked a Throttle fault"),
+            });
         Some(BlobReply {
             status,
             headers,
             body,
             cut,
+            pace,
         })
     }
 }

@@ -3,4 +3,5 @@
 
 pub mod action;
 pub mod fake_github;
+pub mod proxy;
 pub mod zips;

@@ -1,0 +1,203 @@
+//! The network around the action: the runner's proxy variables, and what a long download
+//! prints while it runs.
+
+use std::fs;
+
+use crate::support::action::{Job, Outcome, REPO, sha256};
+use crate::support::fake_github::{
+    ArtifactSeed, FakeGitHub, Fault, Host, RecordedRequest, RunSeed,
+};
+use crate::support::proxy::{self, Proxy};
+use crate::support::zips::ZipBuilder;
+
+/// About 1 MiB that does not compress, so a throttled download really takes its time.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_u32;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+struct World {
+    gh: FakeGitHub,
+    run: u64,
+    body: Vec<u8>,
+}
+
+fn world() -> World {
+    let gh = FakeGitHub::start();
+    let run = gh.add_run(REPO, RunSeed::default());
+    let body = ZipBuilder::new()
+        .file("noise.bin", noise(1 << 20))
+        .file("readme.txt", "fetched over the network")
+        .build();
+    gh.add_artifact(REPO, run, ArtifactSeed::new("dist", body.clone()));
+    World { gh, run, body }
+}
+
+impl World {
+    fn job(&self) -> Job {
+        Job::new(&self.gh.api_url())
+            .input("name", "dist")
+            .input("run-id", self.run)
+            .input("path", "out")
+    }
+
+    #[track_caller]
+    fn assert_fetched(&self, job: &Job, out: &Outcome) {
+        out.assert_success();
+        assert_eq!(out.output("digest"), sha256(&self.body));
+        let dest = job.workspace().join("out");
+        assert_eq!(
+            fs::read_to_string(dest.join("readme.txt")).unwrap(),
+            "fetched over the network"
+        );
+        assert_eq!(fs::read(dest.join("noise.bin")).unwrap(), noise(1 << 20));
+    }
+
+    fn requests_to(&self, host: Host) -> Vec<RecordedRequest> {
+        self.gh
+            .requests()
+            .into_iter()
+            .filter(|r| r.host == host)
+            .collect()
+    }
+}
+
+fn via_proxy(r: &RecordedRequest) -> bool {
+    r.header("via") == Some(proxy::VIA)
+}
+
+/// Everything, API and blob alike, went through the proxy, and the token did not go to the blob
+/// host through it either.
+#[track_caller]
+fn assert_all_proxied(w: &World, proxy: &Proxy) {
+    let api = w.requests_to(Host::Api);
+    let blob = w.requests_to(Host::Blob);
+    assert!(!api.is_empty() && !blob.is_empty());
+    // The fake's own records, so a request that bypassed the proxy cannot hide.
+    for r in api.iter().chain(&blob) {
+        assert!(via_proxy(r), "went direct: {} {}", r.method, r.path);
+    }
+    let api_seen = proxy.requests_to(&w.gh.api_url());
+    let blob_seen = proxy.requests_to(&w.gh.blob_origin());
+    assert_eq!(api_seen.len(), api.len(), "{api_seen:?}");
+    assert_eq!(blob_seen.len(), blob.len(), "{blob_seen:?}");
+    assert!(api_seen.iter().all(|r| r.authorization), "{api_seen:?}");
+    assert!(
+        blob_seen
+            .iter()
+            .all(|r| !r.authorization && r.url.contains("sig=")),
+        "{blob_seen:?}"
+    );
+    assert!(
+        proxy.requests().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn http_proxy_carries_api_and_blob_requests() {
+    let w = world();
+    let proxy = Proxy::start();
+    let job = w.job().env("HTTP_PROXY", proxy.url());
+    let out = job.run();
+    w.assert_fetched(&job, &out);
+    assert_all_proxied(&w, &proxy);
+}
+
+#[test]
+fn lowercase_http_proxy_is_honoured() {
+    let w = world();
+    let proxy = Proxy::start();
+    let job = w.job().env("http_proxy", proxy.url());
+    let out = job.run();
+    w.assert_fetched(&job, &out);
+    assert_all_proxied(&w, &proxy);
+}
+
+#[test]
+fn no_proxy_sends_the_blob_request_direct() {
+    let w = world();
+    let proxy = Proxy::start();
+    let blob_host =
+        w.gh.blob_origin()
+            .trim_start_matches("http://")
+            .split(':')
+            .next()
+            .unwrap()
+            .to_owned();
+    let job = w
+        .job()
+        .env("HTTP_PROXY", proxy.url())
+        .env("NO_PROXY", format!("example.com, {blob_host}"));
+    let out = job.run();
+    w.assert_fetched(&job, &out);
+
+    let api = w.requests_to(Host::Api);
+    assert!(!api.is_empty());
+    assert!(api.iter().all(via_proxy), "{api:?}");
+    assert_eq!(proxy.requests_to(&w.gh.api_url()).len(), api.len());
+    let blob = w.requests_to(Host::Blob);
+    assert!(!blob.is_empty());
+    assert!(!blob.iter().any(via_proxy), "{blob:?}");
+    assert!(proxy.requests_to(&w.gh.blob_origin()).is_empty());
+}
+
+/// The percentage in a progress line, if it has one.
+fn percent(line: &str) -> Option<u64> {
+    let (_, rest) = line.split_once(" (")?;
+    rest.split_once("%)")?.0.parse().ok()
+}
+
+fn progress_lines(out: &Outcome) -> Vec<&str> {
+    out.stdout
+        .lines()
+        .filter(|l| l.starts_with("dist: ") && l.ends_with(" MB/s"))
+        .collect()
+}
+
+#[test]
+fn a_slow_download_reports_progress() {
+    let w = world();
+    // About a second for the 1 MiB blob, so ten reports at 100 ms.
+    w.gh.inject(Fault::Throttle {
+        bytes_per_sec: 1 << 20,
+        times: 1,
+    });
+    let job = w.job().env("FETCH_ARTIFACT_PROGRESS_MS", 100);
+    let out = job.run();
+    w.assert_fetched(&job, &out);
+
+    let lines = progress_lines(&out);
+    assert!(lines.len() >= 3, "{}", out.stdout);
+    assert!(!out.stdout.contains('\r'), "{:?}", out.stdout);
+    let percents: Vec<u64> = lines
+        .iter()
+        .map(|l| percent(l).unwrap_or_else(|| panic!("no percentage in {l:?}")))
+        .collect();
+    assert!(percents.windows(2).all(|p| p[0] <= p[1]), "{percents:?}");
+    assert!(percents.iter().all(|p| *p <= 100), "{percents:?}");
+    // The bytes really were flowing while it reported.
+    assert!(percents.last() > percents.first(), "{percents:?}");
+    assert!(
+        lines.iter().all(|l| l.contains(" of 1.0 MiB (")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_fast_download_prints_no_progress() {
+    let w = world();
+    let job = w.job();
+    let out = job.run();
+    w.assert_fetched(&job, &out);
+    assert!(progress_lines(&out).is_empty(), "{}", out.stdout);
+    assert!(!out.stdout.contains("MB/s"), "{}", out.stdout);
+}
