@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release --example bench            # 3 rounds of every workload
 //!     cargo run --release --example bench -- 5 big   # 5 rounds, only `big`
+//!     BENCH_WRAP="perf record -e cpu-clock -g -o target/perf.data" cargo run --release --example bench -- 1 big
 //!
 //! Fixtures are generated deterministically (seeded) into `target/bench-fixtures/` once:
 //! - big:   one ≈300 MB zip, 192 files, half random bytes, half text, deflate level 6
@@ -155,6 +156,9 @@ fn compare(
 ) -> Res<Row> {
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
+    // A profiler to run fetch-artifact under, e.g.
+    // BENCH_WRAP="perf record -e cpu-clock -g -o target/perf.data" (its figures then include it).
+    let wrap = std::env::var("BENCH_WRAP").unwrap_or_default();
     for round in 0..rounds {
         let dir = scratch.path().join(format!("{name}-{round}"));
         std::fs::create_dir_all(&dir)?;
@@ -164,6 +168,7 @@ fn compare(
         let mut cmd = Command::new("/usr/bin/time");
         cmd.args(["-f", "%e %M", "-o"])
             .arg(dir.join("ours.time"))
+            .args(wrap.split_whitespace())
             .arg(binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
