@@ -27,10 +27,10 @@ fn digest_of(item: &Item) -> Option<String> {
 }
 
 /// The outputs of a run.
-pub fn outputs(o: &Outcome) -> Result<Outputs> {
+pub fn outputs(o: &Outcome, files: &RunnerFiles) -> Result<Outputs> {
     let mut out = Outputs::default();
     out.set("found-artifact", (!o.items.is_empty()).to_string());
-    out.set("download-path", o.dest.display().to_string());
+    out.set("download-path", files.shown(&o.dest));
     out.set(
         "run-id",
         o.run_id.map(|r| r.to_string()).unwrap_or_default(),
@@ -56,7 +56,7 @@ pub fn outputs(o: &Outcome) -> Result<Outputs> {
             size_in_bytes: i.bytes,
             digest: digest_of(i),
             run_id: i.artifact.run_id().or(o.run_id).map(|r| r.0),
-            path: i.path.display().to_string(),
+            path: files.shown(&i.path),
             deleted: i.deleted,
         })
         .collect();
@@ -70,7 +70,7 @@ pub fn outputs(o: &Outcome) -> Result<Outputs> {
 /// Writes outputs to `GITHUB_OUTPUT` and a table to `GITHUB_STEP_SUMMARY` (when set); without
 /// `GITHUB_OUTPUT` (run by hand), prints them.
 pub fn report(o: &Outcome, files: &RunnerFiles) -> Result<()> {
-    let outputs = outputs(o)?;
+    let outputs = outputs(o, files)?;
     match &files.output {
         Some(path) => outputs
             .write_to(path)
@@ -78,7 +78,7 @@ pub fn report(o: &Outcome, files: &RunnerFiles) -> Result<()> {
         None => print!("{}", readable(o)),
     }
     if let Some(path) = &files.summary {
-        runner::append_summary(path, &summary(o))
+        runner::append_summary(path, &summary(o, files))
             .context("cannot write the job summary (GITHUB_STEP_SUMMARY)")?;
     }
     Ok(())
@@ -122,7 +122,7 @@ fn readable(o: &Outcome) -> String {
     text
 }
 
-fn summary(o: &Outcome) -> String {
+fn summary(o: &Outcome, files: &RunnerFiles) -> String {
     let mut md = String::from("### fetch-artifact\n\n");
     if o.dry_run {
         md.push_str("Dry run: nothing was downloaded.\n\n");
@@ -158,7 +158,7 @@ fn summary(o: &Outcome) -> String {
             human_size(i.bytes),
             status,
             digest_of(i).unwrap_or_else(|| "–".into()),
-            md_cell(&i.path.display().to_string()),
+            md_cell(&files.shown(&i.path)),
         ));
     }
     md.push('\n');

@@ -174,6 +174,30 @@ fn random_hex(bytes: usize) -> io::Result<String> {
 pub struct RunnerFiles {
     pub output: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    /// Set when we run in the action's container, where the workspace is mounted at
+    /// [`CONTAINER_WORKSPACE`].
+    pub container_workspace: Option<PathBuf>,
+}
+
+/// Where the runner mounts the job workspace in a container action.
+pub const CONTAINER_WORKSPACE: &str = "/github/workspace";
+
+impl RunnerFiles {
+    /// A path as later steps can use it. In the container, `/github/workspace/out` exists only
+    /// for us: the steps after ours run on the host, where the workspace lives elsewhere, and
+    /// their working directory is the workspace. So a path inside the workspace is given
+    /// relative to it (`out`, or `.` for the workspace itself); any other path as it is.
+    pub fn shown(&self, path: &Path) -> String {
+        match self
+            .container_workspace
+            .as_deref()
+            .and_then(|ws| path.strip_prefix(ws).ok())
+        {
+            Some(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+            Some(rel) => rel.display().to_string(),
+            None => path.display().to_string(),
+        }
+    }
 }
 
 impl RunnerFiles {
@@ -186,6 +210,8 @@ impl RunnerFiles {
         RunnerFiles {
             output: path("GITHUB_OUTPUT"),
             summary: path("GITHUB_STEP_SUMMARY"),
+            container_workspace: path("GITHUB_WORKSPACE")
+                .filter(|ws| ws.as_path() == Path::new(CONTAINER_WORKSPACE)),
         }
     }
 }
@@ -225,6 +251,18 @@ mod tests {
             parsed.push((name.to_owned(), value.join("\n")));
         }
         assert_eq!(parsed, o.entries());
+    }
+
+    #[test]
+    fn paths_inside_the_container_workspace_are_relative() {
+        let files = RunnerFiles {
+            container_workspace: Some(CONTAINER_WORKSPACE.into()),
+            ..RunnerFiles::default()
+        };
+        assert_eq!(files.shown(Path::new("/github/workspace/out/a")), "out/a");
+        assert_eq!(files.shown(Path::new("/github/workspace")), ".");
+        assert_eq!(files.shown(Path::new("/github/home/x")), "/github/home/x");
+        assert_eq!(RunnerFiles::default().shown(Path::new("/w/out")), "/w/out");
     }
 
     #[test]

@@ -157,8 +157,14 @@ fn the_static_binary_fetches_in_an_empty_root_by_host_name() {
     );
     assert_eq!(outputs["artifact-id"], id.to_string());
     assert_eq!(outputs["digest"], sha256(&body));
-    // Paths in outputs are the container's, which the runner maps back to the host.
-    assert_eq!(outputs["download-path"], "/github/workspace");
+    // `/github/workspace` exists only in the container; later steps run on the host with the
+    // workspace as working directory, so paths inside it are given relative to it.
+    assert_eq!(outputs["download-path"], ".");
+    assert!(
+        outputs["artifacts"].contains(r#""path":".""#),
+        "{}",
+        outputs["artifacts"]
+    );
     assert!(
         fs::read_to_string(root.path().join("github/file_commands/step_summary_1"))
             .unwrap()
