@@ -96,17 +96,60 @@ impl ApiError {
     }
 
     pub(crate) fn transport(url: &str, err: reqwest::Error) -> ApiError {
-        let retryable = err.is_timeout()
-            || err.is_connect()
-            || err.is_body()
-            || err.is_request()
-            || err.is_decode();
+        let err = err.without_url();
+        let certificate = certificate_error(&err);
+        // A certificate the client rejects is rejected again on every attempt (reqwest calls it
+        // a connect error, which is otherwise worth retrying).
+        let retryable = certificate.is_none()
+            && (err.is_timeout()
+                || err.is_connect()
+                || err.is_body()
+                || err.is_request()
+                || err.is_decode());
+        let mut detail = error_chain(&err);
+        if matches!(
+            certificate,
+            Some(rustls::CertificateError::UnknownIssuer | rustls::CertificateError::BadSignature)
+        ) {
+            detail.push_str(UNTRUSTED_CA_HINT);
+        }
         ApiError::Transport {
             url: url.to_owned(),
-            detail: error_chain(&err.without_url()),
+            detail,
             retryable,
         }
     }
+}
+
+/// rustls' bare "invalid peer certificate: UnknownIssuer" does not tell a user what to do. The
+/// usual cause is GitHub Enterprise Server (or its artifact storage) behind a company CA: the
+/// runner's machine may trust it, but the action's container trusts only the bundle in its
+/// image, or the one `SSL_CERT_FILE` names (rustls-native-certs reads it, and it replaces the
+/// system bundle rather than adding to it). `BadSignature` is the same story when a CA of the same
+/// name is trusted but is not the one that signed (an old or a different CA).
+const UNTRUSTED_CA_HINT: &str = ". The server's TLS certificate is not signed by a certificate \
+    authority this action trusts. For GitHub Enterprise Server with a private CA, set \
+    SSL_CERT_FILE in the step's `env:` to a PEM bundle that contains that CA, at a path the \
+    action's container can read (for example /github/workspace/ca-bundle.pem); it replaces the \
+    built-in bundle, so add the public CAs too if the artifact storage has a public certificate";
+
+/// The certificate problem behind a TLS handshake failure, if that is what `err` is. The
+/// rustls error sits inside `io::Error`s, whose `source()` skips the error they wrap, so those
+/// links are opened with `get_ref` instead.
+fn certificate_error(err: &reqwest::Error) -> Option<rustls::CertificateError> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
+            return Some(c.clone());
+        }
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// reqwest's top-level message is "error sending request"; the cause underneath ("connection

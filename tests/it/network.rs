@@ -1,5 +1,5 @@
-//! The network around the action: the runner's proxy variables, and what a long download
-//! prints while it runs.
+//! The network around the action: the runner's proxy variables, what a long download prints
+//! while it runs, and GitHub Enterprise Server behind a private certificate authority.
 
 use std::fs;
 
@@ -8,6 +8,7 @@ use crate::support::fake_github::{
     ArtifactSeed, FakeGitHub, Fault, Host, RecordedRequest, RunSeed,
 };
 use crate::support::proxy::{self, Proxy};
+use crate::support::tls::{PrivateCa, TlsFront};
 use crate::support::zips::ZipBuilder;
 
 /// About 1 MiB that does not compress, so a throttled download really takes its time.
@@ -42,7 +43,11 @@ fn world() -> World {
 
 impl World {
     fn job(&self) -> Job {
-        Job::new(&self.gh.api_url())
+        self.job_at(&self.gh.api_url())
+    }
+
+    fn job_at(&self, api_url: &str) -> Job {
+        Job::new(api_url)
             .input("name", "dist")
             .input("run-id", self.run)
             .input("path", "out")
@@ -200,4 +205,113 @@ fn a_fast_download_prints_no_progress() {
     w.assert_fetched(&job, &out);
     assert!(progress_lines(&out).is_empty(), "{}", out.stdout);
     assert!(!out.stdout.contains("MB/s"), "{}", out.stdout);
+}
+
+/// GitHub Enterprise Server behind a private CA: the API at `https://localhost:PORT` and the blob
+/// host at `https://127.0.0.2:PORT`, each with a certificate that `api_ca` or `blob_ca` signed.
+/// The blob host is https too because GitHub's signed download URLs always are, and an
+/// enterprise's storage sits behind the same kind of certificate; so the CA must work for both
+/// connections.
+struct Enterprise {
+    w: World,
+    api: TlsFront,
+    blob: TlsFront,
+}
+
+fn enterprise(api_ca: &PrivateCa, blob_ca: &PrivateCa) -> Enterprise {
+    let w = world();
+    let api = api_ca.front("127.0.0.1", w.gh.api_addr());
+    let blob = blob_ca.front("127.0.0.2", w.gh.blob_addr());
+    w.gh.serve_as(&api.url_as("localhost"), &blob.url());
+    Enterprise { w, api, blob }
+}
+
+impl Enterprise {
+    fn job(&self) -> Job {
+        self.w.job_at(&self.api.url_as("localhost"))
+    }
+}
+
+/// The action failed at a TLS handshake, said why and what to do, and did not retry.
+#[track_caller]
+fn assert_refused_certificate(out: &Outcome) {
+    out.assert_failure_containing("certificate");
+    let errors = out.errors();
+    for needle in ["UnknownIssuer", "SSL_CERT_FILE", "GitHub Enterprise Server"] {
+        assert!(
+            errors.contains(needle),
+            "no {needle:?} in:\n{errors}\nstderr:\n{}",
+            out.stderr
+        );
+    }
+    // A certificate does not change between attempts: retrying only delays the error.
+    assert!(!out.stdout.contains("retrying"), "{}", out.stdout);
+}
+
+#[test]
+fn a_private_ca_in_ssl_cert_file_is_trusted_for_api_and_blob() {
+    let ca = PrivateCa::new();
+    let e = enterprise(&ca, &ca);
+    let job = e.job().env("SSL_CERT_FILE", ca.pem_file().display());
+    let out = job.run();
+    e.w.assert_fetched(&job, &out);
+
+    // The client knows only the https addresses, so whatever reached the fake came through the
+    // TLS fronts; the Host headers show which.
+    let api = e.w.requests_to(Host::Api);
+    let blob = e.w.requests_to(Host::Blob);
+    assert!(!api.is_empty() && !blob.is_empty());
+    let api_host = e.api.url_as("localhost").replace("https://", "");
+    let blob_host = e.blob.url().replace("https://", "");
+    assert!(
+        api.iter()
+            .all(|r| r.header("host") == Some(api_host.as_str())),
+        "{api:?}"
+    );
+    assert!(
+        blob.iter()
+            .all(|r| r.header("host") == Some(blob_host.as_str())),
+        "{blob:?}"
+    );
+    assert!(!out.stdout.contains("retrying"), "{}", out.stdout);
+}
+
+#[test]
+fn an_untrusted_certificate_fails_and_says_to_set_ssl_cert_file() {
+    let ca = PrivateCa::new();
+    let e = enterprise(&ca, &ca);
+    // `Job` clears the environment: no SSL_CERT_FILE, so only the system's bundle is trusted.
+    let out = e.job().run();
+    assert_refused_certificate(&out);
+    // Nothing got past the handshake to the fake behind the front.
+    assert!(e.w.gh.requests().is_empty(), "{:?}", e.w.gh.requests());
+}
+
+#[test]
+fn ssl_cert_file_without_the_ca_is_refused_too() {
+    let ca = PrivateCa::new();
+    let e = enterprise(&ca, &ca);
+    // SSL_CERT_FILE replaces the system bundle; one without the server's CA trusts nothing here.
+    let other = PrivateCa::new();
+    let out = e
+        .job()
+        .env("SSL_CERT_FILE", other.pem_file().display())
+        .run();
+    assert_refused_certificate(&out);
+    assert!(e.w.gh.requests().is_empty(), "{:?}", e.w.gh.requests());
+}
+
+#[test]
+fn a_blob_host_outside_the_trusted_ca_gets_the_same_advice() {
+    let ca = PrivateCa::new();
+    let storage_ca = PrivateCa::new();
+    let e = enterprise(&ca, &storage_ca);
+    let out = e.job().env("SSL_CERT_FILE", ca.pem_file().display()).run();
+    assert_refused_certificate(&out);
+    assert!(!e.w.requests_to(Host::Api).is_empty());
+    assert!(e.w.requests_to(Host::Blob).is_empty());
+    let errors = out.errors();
+    assert!(errors.contains(&e.blob.url()), "{errors}");
+    // The signed URL's signature stays out of the log.
+    assert!(!errors.contains("sig="), "{errors}");
 }

@@ -297,6 +297,26 @@ impl FakeGitHub {
         format!("http://{}", self.blob_addr)
     }
 
+    /// Where the API listens (plain HTTP, whatever [`FakeGitHub::serve_as`] said).
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// Where the blob host listens (plain HTTP, whatever [`FakeGitHub::serve_as`] said).
+    pub fn blob_addr(&self) -> SocketAddr {
+        self.blob_addr
+    }
+
+    /// Makes every URL the fake writes from now on (`url` fields, `Link` pages, the download
+    /// redirect's signed blob URL) start with `api_url` and `blob_origin` instead of its own
+    /// plain-HTTP addresses: for a test that puts something in front of it, such as the TLS
+    /// fronts of `tls.rs`.
+    pub fn serve_as(&self, api_url: &str, blob_origin: &str) {
+        let mut w = self.world.lock();
+        w.api_url = api_url.trim_end_matches('/').to_owned();
+        w.blob_origin = blob_origin.trim_end_matches('/').to_owned();
+    }
+
     /// Makes `repo` (`owner/name`) exist without any run; returns its id. `add_run` does this
     /// by itself.
     pub fn add_repo(&self, repo: &str) -> u64 {

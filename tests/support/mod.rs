@@ -4,4 +4,5 @@
 pub mod action;
 pub mod fake_github;
 pub mod proxy;
+pub mod tls;
 pub mod zips;
