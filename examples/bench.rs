@@ -3,6 +3,7 @@
 //!
 //!     cargo run --release --example bench            # 3 rounds of every workload
 //!     cargo run --release --example bench -- 5 big   # 5 rounds, only `big`
+//!     cargo run --release --example bench -- 3 big-download   # download + verify only
 //!     BENCH_DIR=/dev/shm cargo run --release --example bench   # destinations on tmpfs
 //!     BENCH_WRAP="perf record -e cpu-clock -g -o target/perf.data" cargo run --release --example bench -- 1 big
 //!
@@ -59,7 +60,7 @@ fn main() -> Res<()> {
     let run = gh.add_run(REPO, RunSeed::default());
     let mut rows = Vec::new();
 
-    if want("big") {
+    if want("big") || want("big-download") {
         let zip = fixture(&fixtures, "big.zip", |p| {
             make_zip(p, 1, 96, 2 << 20, 96, 2 << 20, true)
         })?;
@@ -74,6 +75,20 @@ fn main() -> Res<()> {
             &[("name", "big")],
             &[id],
         )?);
+        // Only on request: the download and hash alone (the zip kept, not extracted), to see
+        // what overlapping extraction with the download could save at most.
+        if only.contains(&"big-download") {
+            rows.push(compare(
+                "big-download",
+                rounds,
+                &binary,
+                &gh,
+                run,
+                &scratch,
+                &[("name", "big"), ("skip-unpack", "true")],
+                &[id],
+            )?);
+        }
     }
     if want("many") {
         let zip = fixture(&fixtures, "many.zip", |p| {
