@@ -1,85 +1,15 @@
 //! Network faults: each test injects one into the fake GitHub and asserts either the right files
 //! (with the digest checked) or a clear error with the destination unchanged.
 
-use std::fs;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::support::action::{Job, Outcome, REPO, sha256, tree};
-use crate::support::fake_github::{ArtifactSeed, FakeGitHub, Fault, Host, RunSeed};
-use crate::support::zips::ZipBuilder;
+use crate::support::action::{Job, tree};
+use crate::support::fake_github::{Fault, Host};
 
-/// A ~1 MiB artifact of incompressible-ish content, so a cut mid-body is really mid-body.
-fn big_zip() -> Vec<u8> {
-    let mut state = 0x2545_f491_u32;
-    let noise: Vec<u8> = (0..(1 << 20))
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect();
-    ZipBuilder::new()
-        .file("noise.bin", &noise)
-        .file("readme.txt", "fetched after a fault")
-        .build()
-}
-
-struct World {
-    gh: FakeGitHub,
-    run: u64,
-    id: u64,
-    body: Vec<u8>,
-}
+use crate::support::dist::DistRun as World;
 
 fn world() -> World {
-    let gh = FakeGitHub::start();
-    let run = gh.add_run(REPO, RunSeed::default());
-    let body = big_zip();
-    let id = gh.add_artifact(REPO, run, ArtifactSeed::new("dist", body.clone()));
-    World { gh, run, id, body }
-}
-
-impl World {
-    fn job(&self) -> Job {
-        Job::new(&self.gh.api_url())
-            .input("name", "dist")
-            .input("run-id", self.run)
-            .input("path", "out")
-    }
-
-    #[track_caller]
-    fn assert_fetched(&self, job: &Job, out: &Outcome) {
-        out.assert_success();
-        assert_eq!(out.output("digest"), sha256(&self.body));
-        let dest = job.workspace().join("out");
-        assert_eq!(
-            fs::read_to_string(dest.join("readme.txt")).unwrap(),
-            "fetched after a fault"
-        );
-        assert_eq!(fs::metadata(dest.join("noise.bin")).unwrap().len(), 1 << 20);
-        let leftovers: Vec<_> = tree(job.root.path())
-            .into_keys()
-            .filter(|k| k.contains("staging"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
-    }
-
-    fn blob_requests(&self) -> Vec<crate::support::fake_github::RecordedRequest> {
-        self.gh
-            .requests()
-            .into_iter()
-            .filter(|r| r.host == Host::Blob)
-            .collect()
-    }
-
-    fn api_requests_to(&self, suffix: &str) -> usize {
-        self.gh
-            .requests()
-            .iter()
-            .filter(|r| r.host == Host::Api && r.path.ends_with(suffix))
-            .count()
-    }
+    World::start("fetched after a fault")
 }
 
 fn status(
@@ -184,7 +114,7 @@ fn a_reset_mid_body_resumes_with_range() {
     let job = w.job();
     let out = job.run();
     w.assert_fetched(&job, &out);
-    let blobs = w.blob_requests();
+    let blobs = w.requests_to(Host::Blob);
     assert_eq!(blobs.len(), 2, "{blobs:?}");
     let range = blobs[1]
         .header("range")
@@ -208,7 +138,7 @@ fn a_host_without_ranges_restarts_from_zero() {
     let job = w.job();
     let out = job.run();
     w.assert_fetched(&job, &out);
-    assert_eq!(w.blob_requests().len(), 3);
+    assert_eq!(w.requests_to(Host::Blob).len(), 3);
 }
 
 #[test]
@@ -242,7 +172,7 @@ fn an_expired_blob_url_is_replaced_by_a_fresh_one() {
     w.assert_fetched(&job, &out);
     // First URL used, cut off; reused → 403; fresh URL from the API; resumed.
     assert_eq!(w.api_requests_to(&format!("/artifacts/{}/zip", w.id)), 2);
-    let blobs = w.blob_requests();
+    let blobs = w.requests_to(Host::Blob);
     assert!(blobs.last().unwrap().header("range").is_some(), "{blobs:?}");
 }
 
@@ -254,7 +184,7 @@ fn retries_are_bounded() {
     let before = tree(job.root.path());
     let out = job.run();
     out.assert_failure_containing("after 3 attempts");
-    assert_eq!(w.blob_requests().len(), 3);
+    assert_eq!(w.requests_to(Host::Blob).len(), 3);
     assert_eq!(tree(job.root.path()), before);
 }
 

@@ -1,77 +1,15 @@
 //! The network around the action: the runner's proxy variables, what a long download prints
 //! while it runs, and GitHub Enterprise Server behind a private certificate authority.
 
-use std::fs;
-
-use crate::support::action::{Job, Outcome, REPO, sha256};
-use crate::support::fake_github::{
-    ArtifactSeed, FakeGitHub, Fault, Host, RecordedRequest, RunSeed,
-};
+use crate::support::action::{Job, Outcome};
+use crate::support::fake_github::{Fault, Host, RecordedRequest};
 use crate::support::proxy::{self, Proxy};
 use crate::support::tls::{PrivateCa, TlsFront};
-use crate::support::zips::ZipBuilder;
 
-/// About 1 MiB that does not compress, so a throttled download really takes its time.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_u32;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
-}
-
-struct World {
-    gh: FakeGitHub,
-    run: u64,
-    body: Vec<u8>,
-}
+use crate::support::dist::DistRun as World;
 
 fn world() -> World {
-    let gh = FakeGitHub::start();
-    let run = gh.add_run(REPO, RunSeed::default());
-    let body = ZipBuilder::new()
-        .file("noise.bin", noise(1 << 20))
-        .file("readme.txt", "fetched over the network")
-        .build();
-    gh.add_artifact(REPO, run, ArtifactSeed::new("dist", body.clone()));
-    World { gh, run, body }
-}
-
-impl World {
-    fn job(&self) -> Job {
-        self.job_at(&self.gh.api_url())
-    }
-
-    fn job_at(&self, api_url: &str) -> Job {
-        Job::new(api_url)
-            .input("name", "dist")
-            .input("run-id", self.run)
-            .input("path", "out")
-    }
-
-    #[track_caller]
-    fn assert_fetched(&self, job: &Job, out: &Outcome) {
-        out.assert_success();
-        assert_eq!(out.output("digest"), sha256(&self.body));
-        let dest = job.workspace().join("out");
-        assert_eq!(
-            fs::read_to_string(dest.join("readme.txt")).unwrap(),
-            "fetched over the network"
-        );
-        assert_eq!(fs::read(dest.join("noise.bin")).unwrap(), noise(1 << 20));
-    }
-
-    fn requests_to(&self, host: Host) -> Vec<RecordedRequest> {
-        self.gh
-            .requests()
-            .into_iter()
-            .filter(|r| r.host == host)
-            .collect()
-    }
+    World::start("fetched over the network")
 }
 
 fn via_proxy(r: &RecordedRequest) -> bool {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod action;
+pub mod dist;
 pub mod fake_github;
 pub mod proxy;
 pub mod tls;
