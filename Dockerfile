@@ -15,4 +15,7 @@ FROM scratch
 # rustls reads the system store (or SSL_CERT_FILE, for a GHES private CA) at start-up.
 COPY --from=certs /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /fetch-artifact /fetch-artifact
+# No USER on purpose: the runner starts container actions as root and mounts the workspace and
+# the file-command files owned by its own user; running as root, the action gives what it
+# creates to the workspace's owner.
 ENTRYPOINT ["/fetch-artifact"]
