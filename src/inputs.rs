@@ -159,6 +159,14 @@ pub const INPUTS: &[InputDef] = &[
     ),
 ];
 
+/// The default [`INPUTS`] declares for `name` (empty for an unknown name).
+pub fn default_of(name: &str) -> &'static str {
+    INPUTS
+        .iter()
+        .find(|d| d.name == name)
+        .map_or("", |d| d.default)
+}
+
 /// Where the process environment comes from; tests pass a map instead.
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
@@ -416,8 +424,9 @@ fn selection(env: &impl Env) -> Result<Selection, InputError> {
 
 fn run_filter(env: &impl Env) -> Result<RunFilter, InputError> {
     let state_raw = input(env, "workflow-conclusion");
+    let default = default_of("workflow-conclusion");
     let state = match &state_raw {
-        None => RunState::Conclusion("success".into()),
+        None => RunState::Conclusion(default.into()),
         Some(raw) => RunState::parse(raw).map_err(|e| invalid("workflow-conclusion", e))?,
     };
     let commit = input(env, "commit");
@@ -450,7 +459,7 @@ fn run_filter(env: &impl Env) -> Result<RunFilter, InputError> {
         // counts as a filter; otherwise every job without `run-id` would search runs.
         state_given: state_raw
             .as_deref()
-            .is_some_and(|raw| !raw.eq_ignore_ascii_case("success")),
+            .is_some_and(|raw| !raw.eq_ignore_ascii_case(default)),
         state,
         search_artifacts: flag(env, "search-artifacts")?,
         search_depth,
@@ -561,14 +570,14 @@ impl Inputs {
             ));
         }
 
-        let workspace = match non_empty_env(env, "GITHUB_WORKSPACE") {
-            Some(ws) => PathBuf::from(ws),
+        let runner_workspace = non_empty_env(env, "GITHUB_WORKSPACE").map(PathBuf::from);
+        // Only the runner's workspace has an owner to match; by hand, files are the user's.
+        let owner = runner_workspace.as_deref().and_then(Owner::for_workspace);
+        let workspace = match runner_workspace {
+            Some(ws) => ws,
             None => std::env::current_dir()
                 .map_err(|e| invalid("path", format!("cannot read the current directory: {e}")))?,
         };
-        // Only the runner's workspace has an owner to match; by hand, files are the user's.
-        let owner = non_empty_env(env, "GITHUB_WORKSPACE")
-            .and_then(|ws| Owner::for_workspace(Path::new(&ws)));
         let home = non_empty_env(env, "HOME").map(PathBuf::from);
         let path = resolve_path(input(env, "path").as_deref(), &workspace, home.as_deref())
             .map_err(|e| invalid("path", e))?;

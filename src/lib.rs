@@ -334,6 +334,8 @@ fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
             )
         })?;
     }
+    // Worked out from the staged trees before anything moves, said once everything has.
+    let mut replaced = Vec::new();
     if merge && prepared.len() > 1 {
         let mut from: HashMap<PathBuf, &str> = HashMap::new();
         for p in &prepared {
@@ -343,7 +345,7 @@ fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
                 if let Some(prev) = from.insert(path.clone(), name)
                     && prev != name
                 {
-                    runner::info(&format!(
+                    replaced.push(format!(
                         "{} from `{name}` replaces the one from `{prev}` (merge-multiple: newest wins)",
                         path.display()
                     ));
@@ -367,6 +369,9 @@ fn commit_all(prepared: Vec<Prepared>, merge: bool) -> Result<Vec<Item>> {
             None => runner::info(&format!("`{name}`: saved {}", p.item.path.display())),
         }
         items.push(p.item);
+    }
+    for line in &replaced {
+        runner::info(line);
     }
     Ok(items)
 }

@@ -33,6 +33,15 @@ fn run_on(day: u32) -> RunSeed {
     }
 }
 
+/// A `pull_request` run of `build.yml` whose code came from the fork `mallory/app`.
+fn fork_run_on(day: u32) -> RunSeed {
+    RunSeed {
+        head_repository: Some("mallory/app".into()),
+        event: "pull_request".into(),
+        ..run_on(day)
+    }
+}
+
 /// A 40-digit commit SHA made of one hex digit.
 fn sha(digit: char) -> String {
     assert!(digit.is_ascii_hexdigit());
@@ -778,24 +787,8 @@ fn without_search_the_newest_matching_run_is_the_one() {
 fn newer_fork_runs_are_skipped_unless_allowed() {
     let gh = FakeGitHub::start();
     let base = run_with_dist(&gh, run_on(1), "base repository");
-    run_with_dist(
-        &gh,
-        RunSeed {
-            head_repository: Some("mallory/app".into()),
-            event: "pull_request".into(),
-            ..run_on(2)
-        },
-        "fork 1",
-    );
-    let newest_fork = run_with_dist(
-        &gh,
-        RunSeed {
-            head_repository: Some("mallory/app".into()),
-            event: "pull_request".into(),
-            ..run_on(3)
-        },
-        "fork 2",
-    );
+    run_with_dist(&gh, fork_run_on(2), "fork 1");
+    let newest_fork = run_with_dist(&gh, fork_run_on(3), "fork 2");
 
     let (job, out) = fetch(&gh, &[("name", "dist"), ("workflow", "build.yml")]);
     assert_eq!(which(&job.workspace()), "base repository");
@@ -825,15 +818,7 @@ fn repository_wide_search_skips_fork_uploads_unless_allowed() {
     // passes them): the newest `dist` of the repository, but never a fork's by default.
     let gh = FakeGitHub::start();
     let base = run_with_dist(&gh, run_on(1), "base repository");
-    let fork = run_with_dist(
-        &gh,
-        RunSeed {
-            head_repository: Some("mallory/app".into()),
-            event: "pull_request".into(),
-            ..run_on(2)
-        },
-        "fork",
-    );
+    let fork = run_with_dist(&gh, fork_run_on(2), "fork");
 
     let (job, out) = fetch(&gh, &[("name", "dist")]);
     assert_eq!(which(&job.workspace()), "base repository");
@@ -855,15 +840,7 @@ fn a_fork_run_named_by_run_id_is_fetched_with_a_warning() {
     // The `workflow_run` follow-up of a fork's pull request names the run itself: that is
     // allowed, but the log says plainly that the files are untrusted.
     let gh = FakeGitHub::start();
-    let fork = run_with_dist(
-        &gh,
-        RunSeed {
-            head_repository: Some("mallory/app".into()),
-            event: "pull_request".into(),
-            ..run_on(2)
-        },
-        "fork",
-    );
+    let fork = run_with_dist(&gh, fork_run_on(2), "fork");
     let (job, out) = fetch(&gh, &[("name", "dist"), ("run-id", &fork.to_string())]);
     assert_eq!(which(&job.workspace()), "fork");
     let warnings = out.warnings().join("\n");
